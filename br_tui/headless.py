@@ -1,0 +1,555 @@
+"""Headless verbs: run a plan, inspect and steer sessions, from scripts, CI and other terminals.
+
+Conventions shared by every verb: `--json` for machine-readable output on stdout, errors as one
+line on stderr, exit 0 success, 1 something failed, 2 usage/plan/database error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+from engine.plan import PlanError, load_plan
+from engine.sessions import (
+    RunnerOptions,
+    SessionError,
+    SessionRunner,
+    SessionStatus,
+    cleanup,
+    create_session,
+    list_sessions,
+    owner_alive,
+    recover,
+    request,
+    resolve_session,
+    session_tasks,
+)
+from engine.store import Store, StoreError, resolve_db_path
+from engine.store.writer import Batch
+from engine.telemetry import EventType
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other error
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="br-tui", description="Run build plans in parallel, headless.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="database path (default $BR_DB or ./.buildrunner/br.db)")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    sub = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", parents=[common], help="run a plan to the end")
+    run.add_argument("plan")
+    run.add_argument("--workers", type=_positive, help="parallel workers (default: CPU count)")
+    run.add_argument("--max-workers", type=_positive, default=64)
+    run.add_argument("--name", help="session name (default: the plan's name)")
+    run.add_argument("--heartbeat-timeout", type=float, default=30.0)
+    run.add_argument("--quiet", action="store_true", help="no progress line")
+
+    st = sub.add_parser("status", parents=[common], help="a session and its tasks")
+    st.add_argument("session", nargs="?", help="id, id prefix or name (default: latest)")
+
+    ls = sub.add_parser("list", parents=[common], help="sessions, newest first")
+    ls.add_argument("--status", help="only sessions in this status")
+    ls.add_argument("--limit", type=_positive)
+
+    controls = {
+        "pause": "stop dispatch, SIGSTOP running tasks",
+        "cancel": "cancel a session: running tasks get SIGTERM, then SIGKILL",
+    }
+    for verb, text in controls.items():
+        c = sub.add_parser(verb, parents=[common], help=text)
+        c.add_argument("session", nargs="?")
+    rs = sub.add_parser(
+        "resume", parents=[common], help="continue a paused session, or recover and finish one"
+    )
+    rs.add_argument("session", nargs="?")
+    rs.add_argument("--workers", type=_positive)
+    rs.add_argument("--heartbeat-timeout", type=float, default=30.0)
+    rs.add_argument("--quiet", action="store_true")
+
+    wk = sub.add_parser("workers", parents=[common], help="the workers of a session")
+    wk.add_argument("session", nargs="?")
+    sub.add_parser("summary", parents=[common], help="totals across all sessions")
+    cl = sub.add_parser("cleanup", parents=[common], help="delete old finished sessions")
+    cl.add_argument("--days", type=float, default=30.0, help="ended more than DAYS ago (30)")
+    cl.add_argument("--dry-run", action="store_true")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    try:
+        store = Store(resolve_db_path(args.db))
+    except StoreError as exc:
+        print(f"br-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return VERBS[args.verb](store, args)
+    except (SessionError, PlanError, StoreError) as exc:
+        print(f"br-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.close()
+
+
+# -- output helpers ------------------------------------------------------------------------
+
+
+def _emit(args: argparse.Namespace, obj: Any, text: str) -> None:
+    if args.json:
+        print(json.dumps(obj))
+    else:
+        print(text)
+
+
+def session_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "session_id": row["id"],
+        "name": row["name"],
+        "status": row["status"],
+        "total": row["total"],
+        "succeeded": row["succeeded"],
+        "failed": row["failed"],
+        "cancelled": row["cancelled"],
+        "created_at": row["created_at"],
+        "started_at": row["started_at"],
+        "ended_at": row["ended_at"],
+        "workers": row["workers"],
+        "plan": row["plan_path"],
+        "reason": row["reason"],
+    }
+
+
+def _ago(iso: str | None) -> str:
+    if not iso:
+        return "-"
+    from datetime import UTC, datetime
+
+    s = (datetime.now(UTC) - datetime.fromisoformat(iso)).total_seconds()
+    if s < 90:
+        return f"{s:.0f}s ago"
+    if s < 5400:
+        return f"{s / 60:.0f}m ago"
+    if s < 129600:
+        return f"{s / 3600:.0f}h ago"
+    return f"{s / 86400:.0f}d ago"
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+              for r in rows]  # fmt: skip
+    return "\n".join(lines)
+
+
+# -- run / resume --------------------------------------------------------------------------
+
+
+class Progress:
+    """A one-line progress display on stderr, redrawn at most 10 times a second."""
+
+    def __init__(self, total: int, done: int = 0) -> None:
+        self.total = total
+        self.done = done
+        self.failed = 0
+        self.running = 0
+        self._last = 0.0
+        self.enabled = sys.stderr.isatty()
+
+    def on_batch(self, batch: Batch) -> None:
+        for ev in batch.events:
+            if ev.type is EventType.TASK_STARTED:
+                self.running += 1
+            elif ev.type in (EventType.TASK_SUCCEEDED, EventType.TASK_FAILED,
+                             EventType.TASK_TIMED_OUT, EventType.TASK_CANCELLED,
+                             EventType.TASK_RETRIED, EventType.TASK_REQUEUED):  # fmt: skip
+                if ev.worker_id is not None and ev.type is not EventType.TASK_REQUEUED:
+                    self.running = max(0, self.running - 1)
+                if ev.type not in (EventType.TASK_RETRIED, EventType.TASK_REQUEUED):
+                    self.done += 1
+                if ev.type in (EventType.TASK_FAILED, EventType.TASK_TIMED_OUT):
+                    self.failed += 1
+        now = time.monotonic()
+        if self.enabled and now - self._last > 0.1:
+            self._last = now
+            self.draw()
+
+    def draw(self) -> None:
+        width = 24
+        filled = int(width * self.done / self.total) if self.total else width
+        bar = "#" * filled + "-" * (width - filled)
+        sys.stderr.write(
+            f"\r[{bar}] {self.done}/{self.total} done  {self.running} running"
+            f"  {self.failed} failed \x1b[K"
+        )
+        sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def drive(store: Store, runner: SessionRunner, args: argparse.Namespace, done: int = 0) -> int:
+    """Run a session in the foreground: Ctrl-C cancels cleanly (twice: kill at once)."""
+    started = time.monotonic()
+    progress = Progress(len(runner.specs), done)
+    progress.enabled = progress.enabled and not getattr(args, "quiet", False)
+    unsubscribe = store.subscribe(progress.on_batch)
+    interrupted = 0
+
+    async def go() -> SessionStatus:
+        loop = asyncio.get_running_loop()
+
+        def on_signal(signame: str) -> None:
+            nonlocal interrupted
+            interrupted += 1
+            if interrupted == 1:
+                runner.cancel(f"interrupted ({signame})")
+            else:
+                runner._shell.kill_grace_s = 0.0
+                for slot in runner.slots.values():
+                    slot.cancel()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal, sig.name)
+        return await runner.run()
+
+    try:
+        status = asyncio.run(go())
+    finally:
+        unsubscribe()
+        progress.clear()
+    row = resolve_session(store, runner.session_id)
+    wall = time.monotonic() - started
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "session_id": row["id"],
+                    "name": row["name"],
+                    "status": row["status"],
+                    "total": row["total"],
+                    "succeeded": row["succeeded"],
+                    "failed": row["failed"],
+                    "cancelled": row["cancelled"],
+                    "wall_s": round(wall, 3),
+                }
+            )
+        )
+    else:
+        print(run_summary(store, row, wall))
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if status is SessionStatus.COMPLETED else EXIT_FAILED
+
+
+def run_summary(store: Store, row: dict[str, Any], wall: float | None = None) -> str:
+    """What users of task-runner UIs ask for on exit: totals, and failures with their output."""
+    lines = [
+        f"session {row['id']} ({row['name']}): {row['status']}"
+        f"  {row['succeeded']} succeeded, {row['failed']} failed, {row['cancelled']} cancelled"
+        f" of {row['total']}" + (f" in {wall:.2f}s" if wall is not None else "")
+    ]
+    failed = store.query(
+        "SELECT id, reason FROM tasks WHERE session_id=? AND state='failed' ORDER BY ended_at",
+        (row["id"],),
+    )
+    for t in failed[:10]:
+        lines.append(f"  ✗ {t['id']}: {t['reason'] or 'failed'}")
+        tail = store.query(
+            "SELECT line FROM output WHERE session_id=? AND task_id=? ORDER BY seq DESC LIMIT 5",
+            (row["id"], t["id"]),
+        )
+        lines += [f"      {r['line']}" for r in reversed(tail)]
+    if len(failed) > 10:
+        lines.append(f"  … and {len(failed) - 10} more failed (br-tui status {row['id']})")
+    return "\n".join(lines)
+
+
+def cmd_run(store: Store, args: argparse.Namespace) -> int:
+    plan = load_plan(args.plan)
+    workers = args.workers or plan.workers
+    session_id = create_session(store, plan, name=args.name, workers=workers)
+    store.flush()
+    row = resolve_session(store, session_id)
+    if not args.json and not args.quiet and sys.stderr.isatty():
+        print(f"br-tui: session {session_id} — {len(plan.tasks)} tasks", file=sys.stderr)
+    runner = SessionRunner(
+        store,
+        row,
+        plan.tasks,
+        RunnerOptions(
+            workers=workers,
+            max_workers=max(args.max_workers, workers or 1),
+            heartbeat_timeout=args.heartbeat_timeout,
+        ),
+    )
+    return drive(store, runner, args)
+
+
+def cmd_resume(store: Store, args: argparse.Namespace) -> int:
+    row = resolve_session(store, args.session)
+    status = SessionStatus(row["status"])
+    if status.finished:
+        raise SessionError(f"session {row['id']} is already {status}")
+    if owner_alive(row, args.heartbeat_timeout):
+        if status is SessionStatus.PAUSED:
+            result = request(store, row["id"], "resume")
+            _emit(args, {"session_id": row["id"], "result": result}, f"{row['id']}: {result}")
+            return EXIT_OK
+        raise SessionError(f"session {row['id']} is running (owner pid {row['owner_pid']})")
+    if status is not SessionStatus.CREATED:
+        info = recover(store, row)
+        if not args.json:
+            print(
+                f"br-tui: recovered session {row['id']}: owner pid {row['owner_pid']} gone,"
+                f" {info['killed']} leftover process group(s) killed,"
+                f" {info['requeued']} task(s) requeued",
+                file=sys.stderr,
+            )
+        row = resolve_session(store, row["id"])
+    runner = SessionRunner.resume_from_store(
+        store,
+        row,
+        RunnerOptions(
+            workers=args.workers or row["workers"], heartbeat_timeout=args.heartbeat_timeout
+        ),
+    )
+    already = sum(1 for s in runner.state.values() if s.finished)
+    return drive(store, runner, args, done=already)
+
+
+# -- inspection and control ----------------------------------------------------------------
+
+
+def cmd_status(store: Store, args: argparse.Namespace) -> int:
+    row = resolve_session(store, args.session)
+    tasks = session_tasks(store, row["id"])
+    obj = {
+        "session_id": row["id"],
+        "name": row["name"],
+        "status": row["status"],
+        "tasks": [
+            {
+                "id": t["id"],
+                "state": t["state"],
+                "attempts": t["attempts"],
+                "worker": t["worker_id"],
+                "started_at": t["started_at"],
+                "ended_at": t["ended_at"],
+                "exit_code": t["exit_code"],
+            }
+            for t in tasks
+        ],
+    }
+    if args.json:
+        print(json.dumps(obj))
+        return EXIT_OK
+    head = (
+        f"session {row['id']} ({row['name']}): {row['status']}  "
+        f"{row['succeeded']}/{row['total']} succeeded, {row['failed']} failed,"
+        f" {row['cancelled']} cancelled"
+    )
+    body = _table(
+        [
+            [
+                t["id"],
+                t["state"],
+                str(t["attempts"]),
+                t["worker_id"] or "-",
+                f"{t['duration_s']:.2f}s" if t["duration_s"] is not None else "-",
+                "-" if t["exit_code"] is None else str(t["exit_code"]),
+                t["reason"] or "",
+            ]
+            for t in tasks
+        ],
+        ["TASK", "STATE", "TRIES", "WORKER", "TIME", "EXIT", "REASON"],
+    )
+    print(f"{head}\n{body}")
+    return EXIT_OK
+
+
+def cmd_list(store: Store, args: argparse.Namespace) -> int:
+    rows = list_sessions(store, args.status, args.limit)
+    if args.json:
+        print(json.dumps([session_json(r) for r in rows]))
+        return EXIT_OK
+    if not rows:
+        print("no sessions")
+        return EXIT_OK
+    print(
+        _table(
+            [
+                [
+                    r["id"],
+                    r["name"],
+                    r["status"],
+                    f"{r['succeeded'] + r['failed'] + r['cancelled']}/{r['total']}",
+                    str(r["failed"]),
+                    _ago(r["created_at"]),
+                ]
+                for r in rows
+            ],
+            ["SESSION", "NAME", "STATUS", "DONE", "FAILED", "CREATED"],
+        )
+    )
+    return EXIT_OK
+
+
+def _control(verb: str):
+    def cmd(store: Store, args: argparse.Namespace) -> int:
+        row = resolve_session(store, args.session)
+        result = request(store, row["id"], verb)
+        _emit(args, {"session_id": row["id"], "result": result}, f"{row['id']}: {result}")
+        return EXIT_OK
+
+    return cmd
+
+
+def cmd_workers(store: Store, args: argparse.Namespace) -> int:
+    row = resolve_session(store, args.session)
+    workers = store.query(
+        "SELECT * FROM workers WHERE session_id=? ORDER BY CAST(substr(id, 2) AS INTEGER)",
+        (row["id"],),
+    )
+    if args.json:
+        keys = ("id", "status", "current_task", "done", "failed", "busy_s", "heartbeat_at")
+        print(json.dumps([{k: w[k] for k in keys} for w in workers]))
+        return EXIT_OK
+    print(f"session {row['id']} ({row['name']}): {row['status']}")
+    print(
+        _table(
+            [
+                [
+                    w["id"],
+                    w["status"],
+                    w["current_task"] or "-",
+                    str(w["done"]),
+                    str(w["failed"]),
+                    f"{w['busy_s']:.1f}s",
+                    _ago(w["heartbeat_at"]),
+                ]
+                for w in workers
+            ],
+            ["WORKER", "STATUS", "TASK", "DONE", "FAILED", "BUSY", "HEARTBEAT"],
+        )
+    )
+    return EXIT_OK
+
+
+def cmd_summary(store: Store, args: argparse.Namespace) -> int:
+    by_status = {
+        r["status"]: r["n"]
+        for r in store.query("SELECT status, count(*) AS n FROM sessions GROUP BY status")
+    }
+    by_state = {
+        r["state"]: r["n"]
+        for r in store.query("SELECT state, count(*) AS n FROM tasks GROUP BY state")
+    }
+    att = store.query(
+        "SELECT count(*) AS n, sum(wall_s) AS wall, sum(cpu_s) AS cpu, max(peak_rss_kb) AS rss"
+        " FROM attempts WHERE ended_at IS NOT NULL"
+    )[0]
+    durations = [r["d"] for r in store.query(
+        "SELECT duration_s AS d FROM tasks WHERE state='succeeded' AND duration_s IS NOT NULL"
+        " ORDER BY duration_s")]  # fmt: skip
+    cost = None
+    if store.query("SELECT 1 FROM sqlite_master WHERE name='agent_calls'"):
+        cost = store.query("SELECT coalesce(sum(cost_usd), 0) AS c FROM agent_calls")[0]["c"]
+
+    def pct(p: float) -> float | None:
+        if not durations:
+            return None
+        return round(durations[min(len(durations) - 1, int(p * len(durations)))], 4)
+
+    finished = by_state.get("succeeded", 0) + by_state.get("failed", 0)
+    obj = {
+        "sessions": sum(by_status.values()),
+        "sessions_by_status": by_status,
+        "tasks": sum(by_state.values()),
+        "tasks_by_state": by_state,
+        "success_rate": round(by_state.get("succeeded", 0) / finished, 4) if finished else None,
+        "attempts": att["n"],
+        "task_p50_s": pct(0.5),
+        "task_p95_s": pct(0.95),
+        "cpu_s": round(att["cpu"] or 0.0, 3),
+        "peak_rss_kb": att["rss"],
+        "cost_usd": round(cost, 6) if cost is not None else None,
+    }
+    if args.json:
+        print(json.dumps(obj))
+        return EXIT_OK
+    rate = f"{obj['success_rate']:.1%}" if obj["success_rate"] is not None else "-"
+    statuses = ", ".join(f"{k} {v}" for k, v in by_status.items()) or "-"
+    states = ", ".join(f"{k} {v}" for k, v in by_state.items()) or "-"
+    print(
+        f"sessions: {obj['sessions']} ({statuses})\n"
+        f"tasks: {obj['tasks']} ({states})\n"
+        f"success rate: {rate}   task time p50 {obj['task_p50_s']}s  p95 {obj['task_p95_s']}s\n"
+        f"cpu: {obj['cpu_s']}s   peak rss: {obj['peak_rss_kb']} kB"
+        + (f"\ncost: ${obj['cost_usd']:.4f}" if cost is not None else "")
+    )
+    return EXIT_OK
+
+
+def cmd_cleanup(store: Store, args: argparse.Namespace) -> int:
+    rows = cleanup(store, args.days, dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    if args.json:
+        print(json.dumps({"dry_run": args.dry_run, "sessions": [r["id"] for r in rows]}))
+    else:
+        print(f"{verb} {len(rows)} session(s)" + "".join(f"\n  {r['id']} {r['name']} {r['status']}"
+                                                          for r in rows))  # fmt: skip
+    return EXIT_OK
+
+
+VERBS = {
+    "run": cmd_run,
+    "resume": cmd_resume,
+    "status": cmd_status,
+    "list": cmd_list,
+    "pause": _control("pause"),
+    "cancel": _control("cancel"),
+    "workers": cmd_workers,
+    "summary": cmd_summary,
+    "cleanup": cmd_cleanup,
+}
+
+if os.environ.get("BR_TUI_DEBUG"):  # pragma: no cover
+    import faulthandler
+
+    faulthandler.enable()

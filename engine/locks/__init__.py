@@ -1,0 +1,15 @@
+"""File locks on globs, atomic in SQLite across sessions and processes."""
+
+from engine.locks.globs import any_overlap, globs_overlap, path_matches
+from engine.locks.table import HOST, Holder, claim, pid_alive, release_sql
+
+__all__ = [
+    "HOST",
+    "Holder",
+    "any_overlap",
+    "claim",
+    "globs_overlap",
+    "path_matches",
+    "pid_alive",
+    "release_sql",
+]

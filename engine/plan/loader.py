@@ -1,0 +1,303 @@
+"""Read a TOML plan into a `Plan`, or fail with one error that names the file and line.
+
+`tomllib` reports syntax errors with a line but forgets positions once parsed, so semantic errors
+(an unknown dependency, a cycle, a typo'd key) are located by a light scan of the source for the
+`[[task]]` headers and the `key =` lines inside each block.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from engine.plan.model import Plan, PlanError, TaskSpec
+
+TOP_KEYS = {"name", "workers", "defaults", "task", "agent", "budget"}
+TASK_KEYS = {
+    "id", "run", "prompt", "needs", "files", "timeout", "retries", "retry_delay", "env", "cwd",
+    "priority", "model", "complexity",
+}  # fmt: skip
+DEFAULT_KEYS = TASK_KEYS - {"id", "run", "prompt", "needs"}
+LEVELS = {"simple", "moderate", "complex", "critical"}
+_ID = re.compile(r"^[A-Za-z0-9_.:/@+-]{1,128}$")
+_HEADER = re.compile(r"^\s*\[\[\s*task\s*\]\]\s*(#.*)?$")
+_TABLE = re.compile(r"^\s*\[")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=")
+
+
+class _Locator:
+    """Maps (task index, key) to a source line."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.task_lines: list[int] = []
+        self.task_keys: list[dict[str, int]] = []
+        self.section_keys: dict[str, dict[str, int]] = {}
+        section = ""
+        for n, raw in enumerate(self.lines, start=1):
+            if _HEADER.match(raw):
+                self.task_lines.append(n)
+                self.task_keys.append({})
+                section = "task"
+                continue
+            if _TABLE.match(raw):
+                section = raw.strip().strip("[]").strip()
+                self.section_keys.setdefault(section, {})
+                continue
+            m = _KEY.match(raw)
+            if m:
+                key = m.group(1).strip('"')
+                if section == "task" and self.task_keys:
+                    self.task_keys[-1].setdefault(key, n)
+                else:
+                    self.section_keys.setdefault(section, {}).setdefault(key, n)
+
+    def task(self, index: int, key: str | None = None) -> int | None:
+        if index >= len(self.task_lines):
+            return None
+        if key and key in self.task_keys[index]:
+            return self.task_keys[index][key]
+        return self.task_lines[index]
+
+    def section(self, name: str, key: str | None = None) -> int | None:
+        keys = self.section_keys.get(name, {})
+        if key and key in keys:
+            return keys[key]
+        for n, raw in enumerate(self.lines, start=1):
+            if raw.strip().strip("[]").strip() == name and raw.lstrip().startswith("["):
+                return n
+        return None
+
+
+def _suggest(word: str, options: set[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(options), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _check_type(path: Path, line: int | None, where: str, key: str, value: Any) -> None:
+    expected: dict[str, tuple[type, ...]] = {
+        "id": (str,), "run": (str,), "prompt": (str,), "cwd": (str,), "model": (str,),
+        "complexity": (str,), "needs": (list,), "files": (list,), "env": (dict,),
+        "timeout": (int, float), "retry_delay": (int, float), "retries": (int,),
+        "priority": (int,),
+    }  # fmt: skip
+    kinds = expected.get(key)
+    if kinds and (not isinstance(value, kinds) or isinstance(value, bool)):
+        names = " or ".join("number" if k in (int, float) else k.__name__ for k in kinds)
+        names = {"str": "a string", "list": "a list", "dict": "a table", "int": "an integer"}.get(
+            names, f"a {names}"
+        )
+        raise PlanError(path, line, f"{where}: '{key}' must be {names}, not {value!r}")
+    if key in ("needs", "files") and not all(isinstance(v, str) for v in value):
+        raise PlanError(path, line, f"{where}: '{key}' must be a list of strings")
+    if key == "env" and not all(isinstance(v, str | int | float | bool) for v in value.values()):
+        raise PlanError(path, line, f"{where}: 'env' values must be strings")
+    if key in ("timeout", "retry_delay") and value <= 0:
+        raise PlanError(path, line, f"{where}: '{key}' must be positive")
+    if key == "retries" and value < 0:
+        raise PlanError(path, line, f"{where}: 'retries' must be 0 or more")
+    if key == "complexity" and value not in LEVELS:
+        levels = ", ".join(sorted(LEVELS))
+        raise PlanError(path, line, f"{where}: 'complexity' must be one of {levels}")
+    if key == "files":
+        for pattern in value:
+            if pattern.startswith("/") or ".." in Path(pattern).parts:
+                raise PlanError(
+                    path, line, f"{where}: file glob {pattern!r} must be relative and stay inside"
+                )
+
+
+def load_plan(path: str | os.PathLike[str]) -> Plan:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise PlanError(path, None, "no such plan file") from None
+    except IsADirectoryError:
+        raise PlanError(path, None, "is a directory, not a plan file") from None
+    except OSError as exc:
+        raise PlanError(path, None, f"cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PlanError(path, None, "not a text file (plans are UTF-8 TOML)") from None
+    return parse_plan(text, path)
+
+
+def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
+    path = Path(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column \d+\)", msg)
+        line = int(m.group(1)) if m else None
+        if line is None and "end of document" in msg:
+            line = max(1, len(text.splitlines()))
+        msg = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", msg)
+        raise PlanError(path, line, f"invalid TOML: {msg}") from None
+    loc = _Locator(text)
+
+    for key in data:
+        if key not in TOP_KEYS:
+            line = loc.section("", key) or loc.section(key)
+            raise PlanError(path, line, f"unknown top-level key '{key}'{_suggest(key, TOP_KEYS)}")
+
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise PlanError(path, loc.section("", "defaults"), "'defaults' must be a table")
+    for key, value in defaults.items():
+        line = loc.section("defaults", key)
+        if key not in DEFAULT_KEYS:
+            raise PlanError(
+                path, line, f"[defaults]: unknown key '{key}'{_suggest(key, DEFAULT_KEYS)}"
+            )
+        _check_type(path, line, "[defaults]", key, value)
+
+    raw_tasks = data.get("task", [])
+    if not isinstance(raw_tasks, list) or not all(isinstance(t, dict) for t in raw_tasks):
+        raise PlanError(path, loc.section("", "task"), "tasks must be [[task]] tables")
+    if not raw_tasks:
+        raise PlanError(path, None, "the plan has no [[task]] tables")
+
+    base = path.parent if str(path) != "<plan>" else Path.cwd()
+    tasks: list[TaskSpec] = []
+    seen: dict[str, int] = {}
+    for i, t in enumerate(raw_tasks):
+        header = loc.task(i)
+        where = f"task {t.get('id', f'#{i + 1}')!s}"
+        for key, value in t.items():
+            if key not in TASK_KEYS:
+                raise PlanError(
+                    path,
+                    loc.task(i, key),
+                    f"{where}: unknown key '{key}'{_suggest(key, TASK_KEYS)}",
+                )
+            _check_type(path, loc.task(i, key), where, key, value)
+        task_id = t.get("id")
+        if task_id is None:
+            raise PlanError(path, header, "task has no 'id'")
+        if not _ID.match(task_id):
+            raise PlanError(
+                path, loc.task(i, "id"), f"task id {task_id!r}: use letters, digits and _.:/@+-"
+            )
+        if task_id in seen:
+            raise PlanError(
+                path,
+                loc.task(i, "id"),
+                f"duplicate task id '{task_id}' (first defined at line {seen[task_id]})",
+            )
+        seen[task_id] = loc.task(i, "id") or header or 0
+        has_run, has_prompt = "run" in t, "prompt" in t
+        if has_run == has_prompt:
+            raise PlanError(path, header, f"{where}: give exactly one of 'run' or 'prompt'")
+        body = t["run"] if has_run else t["prompt"]
+        if not body.strip():
+            key = "run" if has_run else "prompt"
+            raise PlanError(path, loc.task(i, key), f"{where}: '{key}' is empty")
+        merged = {**defaults, **t}
+        env = {**defaults.get("env", {}), **t.get("env", {})}
+        cwd = merged.get("cwd", ".")
+        tasks.append(
+            TaskSpec(
+                id=task_id,
+                run=t.get("run"),
+                prompt=t.get("prompt"),
+                needs=tuple(dict.fromkeys(t.get("needs", []))),
+                files=tuple(merged.get("files", [])),
+                timeout=float(merged["timeout"]) if "timeout" in merged else None,
+                retries=int(merged.get("retries", 0)),
+                retry_delay=float(merged.get("retry_delay", 1.0)),
+                env={k: str(v) for k, v in env.items()},
+                cwd=str((base / cwd).resolve()),
+                priority=int(merged.get("priority", 0)),
+                model=merged.get("model"),
+                complexity=merged.get("complexity"),
+                line=header,
+            )
+        )
+
+    index = {t.id: i for i, t in enumerate(tasks)}
+    for i, t in enumerate(tasks):
+        for dep in t.needs:
+            if dep not in index:
+                raise PlanError(
+                    path,
+                    loc.task(i, "needs"),
+                    f"task {t.id}: needs unknown task '{dep}'{_suggest(dep, set(index))}",
+                )
+            if dep == t.id:
+                raise PlanError(path, loc.task(i, "needs"), f"task {t.id}: needs itself")
+    cycle = find_cycle(tasks)
+    if cycle:
+        first = index[cycle[0]]
+        raise PlanError(
+            path, loc.task(first, "needs"), "dependency cycle: " + " -> ".join([*cycle, cycle[0]])
+        )
+
+    for section in ("agent", "budget"):
+        if section in data and not isinstance(data[section], dict):
+            raise PlanError(path, loc.section("", section), f"'{section}' must be a table")
+    budget = data.get("budget", {})
+    for key, value in budget.items():
+        if key not in {"session_usd", "daily_usd", "monthly_usd", "soft_ratio"}:
+            raise PlanError(path, loc.section("budget", key), f"[budget]: unknown key '{key}'")
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise PlanError(path, loc.section("budget", key), f"[budget]: '{key}' must be >= 0")
+    agent = data.get("agent", {})
+    backend = agent.get("backend", "command")
+    if backend not in ("command", "anthropic"):
+        raise PlanError(
+            path, loc.section("agent", "backend"), "[agent]: backend must be command or anthropic"
+        )
+    if "command" in agent and "{prompt}" not in str(agent["command"]):
+        raise PlanError(
+            path, loc.section("agent", "command"), "[agent]: command must contain {prompt}"
+        )
+    workers = data.get("workers")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise PlanError(path, loc.section("", "workers"), "'workers' must be a positive integer")
+    name = data.get("name") or path.stem
+    return Plan(
+        path=path.resolve() if str(path) != "<plan>" else path,
+        name=str(name),
+        tasks=tasks,
+        digest=hashlib.sha256(text.encode()).hexdigest()[:16],
+        workers=workers,
+        agent=agent,
+        budget=budget,
+    )
+
+
+def find_cycle(tasks: list[TaskSpec]) -> list[str] | None:
+    """Iterative DFS (plans can be thousands deep); returns one cycle's task ids in order."""
+    needs = {t.id: t.needs for t in tasks}
+    color: dict[str, int] = {}
+    for root in needs:
+        if color.get(root):
+            continue
+        stack: list[tuple[str, int]] = [(root, 0)]
+        path: list[str] = []
+        while stack:
+            node, i = stack.pop()
+            if i == 0:
+                color[node] = 1
+                path.append(node)
+            deps = needs[node]
+            if i < len(deps):
+                stack.append((node, i + 1))
+                dep = deps[i]
+                state = color.get(dep, 0)
+                if state == 1:
+                    return path[path.index(dep) :]
+                if state == 0:
+                    stack.append((dep, 0))
+            else:
+                color[node] = 2
+                path.pop()
+    return None

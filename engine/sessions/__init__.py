@@ -1,0 +1,38 @@
+"""Sessions: the state machine, the runner that owns a live session, control and recovery."""
+
+from engine.sessions.control import cancel_unowned, owner_alive, recover, request
+from engine.sessions.repo import (
+    Progress,
+    SessionError,
+    cleanup,
+    create_session,
+    list_sessions,
+    load_specs,
+    progress,
+    resolve_session,
+    session_tasks,
+)
+from engine.sessions.runner import RunnerOptions, SessionRunner
+from engine.sessions.scheduler import Scheduler
+from engine.sessions.states import SessionStatus, TaskState
+
+__all__ = [
+    "Progress",
+    "RunnerOptions",
+    "Scheduler",
+    "SessionError",
+    "SessionRunner",
+    "SessionStatus",
+    "TaskState",
+    "cancel_unowned",
+    "cleanup",
+    "create_session",
+    "list_sessions",
+    "load_specs",
+    "owner_alive",
+    "progress",
+    "recover",
+    "request",
+    "resolve_session",
+    "session_tasks",
+]

@@ -1,0 +1,200 @@
+"""Steering a session from outside its owner: control rows, and recovery of a dead owner.
+
+A live owner obeys rows in `controls` (it polls a few times a second). When the owner is gone —
+its pid is dead on this host, or its heartbeat is older than the timeout — nobody would read a
+row, so the caller acts itself: `recover` kills what is left of the owner's process groups,
+marks its workers offline and puts its unfinished tasks back in the queue, recording each step.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlite_utils
+
+from engine.locks import HOST, pid_alive
+from engine.sessions.repo import SessionError, resolve_session
+from engine.sessions.runner import proc_start_ticks
+from engine.sessions.states import ACTIVE_SESSION, SessionStatus, TaskState
+from engine.store import Store, now_iso
+from engine.telemetry import Event, EventType
+
+ACTIONS = {"pause", "resume", "cancel", "scale", "cancel_task"}
+
+
+def owner_alive(session: dict[str, Any], heartbeat_timeout: float = 30.0) -> bool:
+    if session["status"] not in ACTIVE_SESSION or not session.get("owner_pid"):
+        return False
+    if session.get("owner_host") == HOST and not pid_alive(session["owner_pid"]):
+        return False
+    beat = session.get("owner_heartbeat_at")
+    if not beat:
+        return False
+    age = (datetime.now(UTC) - datetime.fromisoformat(beat)).total_seconds()
+    return age <= heartbeat_timeout
+
+
+def request(
+    store: Store,
+    ref: str | None,
+    action: str,
+    arg: str | None = None,
+    *,
+    wait: float = 5.0,
+    heartbeat_timeout: float = 30.0,
+) -> str:
+    """Ask the session's owner to act; returns the owner's answer (or what we did ourselves)."""
+    if action not in ACTIONS:
+        raise SessionError(f"unknown action '{action}'")
+    session = resolve_session(store, ref)
+    status = SessionStatus(session["status"])
+    if status.finished:
+        raise SessionError(f"session {session['id']} is already {status}")
+    if not owner_alive(session, heartbeat_timeout):
+        if action == "cancel":
+            recover(store, session, reason="cancelled while its owner was gone")
+            cancel_unowned(store, session["id"])
+            return "cancelled"
+        if status is SessionStatus.CREATED:
+            raise SessionError(f"session {session['id']} hasn't started: `br-tui resume` runs it")
+        raise SessionError(
+            f"session {session['id']}'s owner (pid {session['owner_pid']}) is gone:"
+            " `br-tui resume` recovers and finishes it"
+        )
+    control_id = store.call(
+        lambda db: db["controls"]
+        .insert(
+            {
+                "session_id": session["id"],
+                "action": action,
+                "arg": arg,
+                "requested_at": now_iso(),
+                "requested_by": os.getpid(),
+            }
+        )
+        .last_pk
+    ).result()
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        rows = store.query("SELECT result FROM controls WHERE id=? AND handled_at IS NOT NULL",
+                           (control_id,))  # fmt: skip
+        if rows:
+            return str(rows[0]["result"])
+        time.sleep(0.05)
+    return "requested (the owner hasn't answered yet)"
+
+
+def _kill_leftovers(db: sqlite_utils.Database, session_id: str) -> int:
+    """Kill task process groups a dead owner left running; the start time guards pid reuse."""
+    killed = 0
+    for row in db.query(
+        "SELECT pid, pstart FROM attempts WHERE session_id=? AND ended_at IS NULL"
+        " AND pid IS NOT NULL",
+        (session_id,),
+    ):
+        pid = row["pid"]
+        if row["pstart"] is not None and proc_start_ticks(pid) != row["pstart"]:
+            continue
+        for sig in (signal.SIGKILL, signal.SIGCONT):
+            try:
+                os.killpg(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                break
+        else:
+            killed += 1
+    return killed
+
+
+def recover(store: Store, session: dict[str, Any], *, reason: str = "owner died") -> dict[str, int]:
+    """Make a dead owner's session resumable; returns what was cleaned up. Idempotent."""
+    sid = session["id"]
+    stamp = now_iso()
+    why = f"{reason} (pid {session.get('owner_pid')})"
+
+    def run(db: sqlite_utils.Database) -> dict[str, Any]:
+        killed = _kill_leftovers(db, sid)
+        workers = [
+            r["id"]
+            for r in db.query(
+                "SELECT id FROM workers WHERE session_id=? AND status != 'offline'", (sid,)
+            )
+        ]
+        tasks = [
+            r["id"]
+            for r in db.query(
+                "SELECT id FROM tasks WHERE session_id=? AND state IN (?,?,?)",
+                (sid, TaskState.RUNNING, TaskState.WAITING_LOCK, TaskState.RETRYING),
+            )
+        ]
+        db.execute(
+            "UPDATE attempts SET ended_at=?, status='lost', reason=? WHERE session_id=?"
+            " AND ended_at IS NULL",
+            (stamp, why, sid),
+        )
+        db.execute("UPDATE workers SET status='offline', current_task=NULL WHERE session_id=?",
+                   (sid,))  # fmt: skip
+        db.execute(
+            "UPDATE tasks SET state=?, worker_id=NULL WHERE session_id=? AND state IN (?,?,?)",
+            (TaskState.QUEUED, sid, TaskState.RUNNING, TaskState.WAITING_LOCK, TaskState.RETRYING),
+        )
+        db.execute("DELETE FROM locks WHERE session_id=?", (sid,))
+        db.execute("UPDATE sessions SET owner_pid=NULL WHERE id=?", (sid,))
+        return {"killed": killed, "workers": workers, "tasks": tasks}
+
+    result = store.call(run).result()
+    events = [
+        Event(EventType.SESSION_RECOVERED, sid,
+              data={"reason": why, "killed": result["killed"], "requeued": len(result["tasks"])})
+    ]  # fmt: skip
+    events += [
+        Event(EventType.WORKER_OFFLINE, sid, worker_id=w, data={"reason": why})
+        for w in result["workers"]
+    ]
+    events += [
+        Event(EventType.TASK_REQUEUED, sid, t, data={"reason": why}) for t in result["tasks"]
+    ]
+    store.write(events=events)
+    store.flush()
+    return {"killed": result["killed"], "workers": len(result["workers"]),
+            "requeued": len(result["tasks"])}  # fmt: skip
+
+
+def cancel_unowned(store: Store, session_id: str, reason: str = "cancelled by user") -> None:
+    """Cancel a session nobody runs: its unfinished tasks end cancelled, the session too."""
+    stamp = now_iso()
+
+    sid = session_id
+
+    def run(db: sqlite_utils.Database) -> list[str]:
+        ids = [
+            r["id"]
+            for r in db.query(
+                "SELECT id FROM tasks WHERE session_id=? AND state NOT IN (?,?,?)",
+                (sid, TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED),
+            )
+        ]
+        db.execute(
+            "UPDATE tasks SET state=?, reason=?, ended_at=? WHERE session_id=?"
+            " AND state NOT IN (?,?,?)",
+            (TaskState.CANCELLED, reason, stamp, sid, TaskState.SUCCEEDED, TaskState.FAILED,
+             TaskState.CANCELLED),
+        )  # fmt: skip
+        db.execute(
+            "UPDATE sessions SET status=?, reason=?, ended_at=?, cancelled=(SELECT count(*)"
+            " FROM tasks WHERE session_id=? AND state='cancelled') WHERE id=?",
+            (SessionStatus.CANCELLED, reason, stamp, sid, sid),
+        )
+        return ids
+
+    ids = store.call(run).result()
+    store.write(
+        events=[
+            *(Event(EventType.TASK_CANCELLED, session_id, t, data={"reason": reason}) for t in ids),
+            Event(EventType.SESSION_CANCELLED, session_id, data={"reason": reason}),
+        ]
+    )
+    store.flush()

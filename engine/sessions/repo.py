@@ -1,0 +1,210 @@
+"""Sessions as rows: create from a plan, look up, list, derive progress, clean up.
+
+A task's command, prompt and env are stored masked. When masking changed them, the row is
+flagged `needs_plan`: a process that resumes the session re-reads those tasks from the plan
+file (checked against the digest recorded at creation) instead of running a masked command.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from engine.plan import Plan, PlanError, TaskSpec, load_plan
+from engine.security.masking import redact
+from engine.sessions.states import FINISHED_SESSION, SessionStatus, TaskState
+from engine.store import Store, now_iso
+from engine.telemetry import Event, EventType
+
+
+class SessionError(Exception):
+    """An unknown, ambiguous or unusable session id: one line for the user."""
+
+
+@dataclass(slots=True)
+class Progress:
+    total: int
+    succeeded: int
+    failed: int
+    cancelled: int
+    running: int
+    queued: int
+
+    @property
+    def done(self) -> int:
+        return self.succeeded + self.failed + self.cancelled
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
+def new_session_id() -> str:
+    return secrets.token_hex(4)
+
+
+def create_session(
+    store: Store, plan: Plan, *, name: str | None = None, workers: int | None = None
+) -> str:
+    """Write the session and all its tasks (masked) in one commit; returns the session id."""
+    session_id = new_session_id()
+    stamp = now_iso()
+    ops: list[tuple[str, tuple[Any, ...]]] = [
+        (
+            "INSERT INTO sessions (id, name, plan_path, plan_hash, status, created_at, workers,"
+            " total, config) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                session_id,
+                name or plan.name,
+                str(plan.path),
+                plan.digest,
+                SessionStatus.CREATED,
+                stamp,
+                workers,
+                len(plan.tasks),
+                json.dumps(plan.config),
+            ),
+        )
+    ]
+    events = [
+        Event(
+            EventType.SESSION_CREATED,
+            session_id,
+            data={"name": name or plan.name, "plan": str(plan.path), "total": len(plan.tasks)},
+        )
+    ]
+    for seq, task in enumerate(plan.tasks):
+        spec = json.dumps(task.to_json())
+        masked = redact(spec)
+        ops.append(
+            (
+                "INSERT INTO tasks (session_id, id, seq, kind, spec, needs_plan, priority, state)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    session_id,
+                    task.id,
+                    seq,
+                    task.kind,
+                    masked,
+                    int(masked != spec),
+                    task.priority,
+                    TaskState.QUEUED,
+                ),
+            )
+        )
+        events.append(Event(EventType.TASK_QUEUED, session_id, task.id, data={"kind": task.kind}))
+    store.write(ops, events)
+    return session_id
+
+
+def resolve_session(store: Store, ref: str | None) -> dict[str, Any]:
+    """A full id, a unique prefix, a session name, or None for the latest session."""
+    if ref is None:
+        rows = store.query("SELECT * FROM sessions ORDER BY created_at DESC, rowid DESC LIMIT 1")
+        if not rows:
+            raise SessionError("no sessions yet: start one with `br-tui run PLAN`")
+        return rows[0]
+    rows = store.query("SELECT * FROM sessions WHERE id = ?", (ref,))
+    if not rows:
+        rows = store.query(
+            "SELECT * FROM sessions WHERE id LIKE ? || '%' OR name = ? ORDER BY created_at DESC",
+            (ref, ref),
+        )
+    if not rows:
+        raise SessionError(f"unknown session '{ref}' (see `br-tui list`)")
+    if len(rows) > 1 and len({r["id"] for r in rows if r["id"].startswith(ref)}) > 1:
+        raise SessionError(f"session '{ref}' is ambiguous: {', '.join(r['id'] for r in rows)}")
+    return rows[0]
+
+
+def session_tasks(store: Store, session_id: str) -> list[dict[str, Any]]:
+    return store.query("SELECT * FROM tasks WHERE session_id = ? ORDER BY seq", (session_id,))
+
+
+def load_specs(store: Store, session: dict[str, Any]) -> list[TaskSpec]:
+    """The runnable specs of a session's tasks, re-reading the plan where rows are masked."""
+    rows = session_tasks(store, session["id"])
+    plan: Plan | None = None
+    specs = []
+    for row in rows:
+        if row["needs_plan"]:
+            if plan is None:
+                try:
+                    plan = load_plan(session["plan_path"])
+                except PlanError as exc:
+                    raise SessionError(
+                        f"session {session['id']} holds masked secrets and its plan can't be"
+                        f" re-read: {exc}"
+                    ) from None
+                if plan.digest != session["plan_hash"]:
+                    raise SessionError(
+                        f"session {session['id']}: plan {session['plan_path']} changed since the"
+                        " session started; its masked commands can't be restored"
+                    )
+            specs.append(plan.task(row["id"]))
+        else:
+            specs.append(TaskSpec.from_json(row["id"], json.loads(row["spec"])))
+    return specs
+
+
+def progress(store: Store, session_id: str) -> Progress:
+    counts = {
+        r["state"]: r["n"]
+        for r in store.query(
+            "SELECT state, count(*) AS n FROM tasks WHERE session_id=? GROUP BY state",
+            (session_id,),
+        )
+    }
+    return Progress(
+        total=sum(counts.values()),
+        succeeded=counts.get(TaskState.SUCCEEDED, 0),
+        failed=counts.get(TaskState.FAILED, 0),
+        cancelled=counts.get(TaskState.CANCELLED, 0),
+        running=counts.get(TaskState.RUNNING, 0),
+        queued=counts.get(TaskState.QUEUED, 0)
+        + counts.get(TaskState.WAITING_LOCK, 0)
+        + counts.get(TaskState.RETRYING, 0),
+    )
+
+
+def list_sessions(
+    store: Store, status: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    if status is not None and status not in {s.value for s in SessionStatus}:
+        valid = ", ".join(s.value for s in SessionStatus)
+        raise SessionError(f"unknown status '{status}' (one of {valid})")
+    sql = "SELECT * FROM sessions"
+    params: list[Any] = []
+    if status:
+        sql += " WHERE status = ?"
+        params.append(status)
+    sql += " ORDER BY created_at DESC, rowid DESC"
+    if limit:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return store.query(sql, params)
+
+
+def cleanup(store: Store, days: float, *, dry_run: bool = False) -> list[dict[str, Any]]:
+    """Finished sessions that ended more than `days` ago, with all their rows."""
+    cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="microseconds")
+    marks = ",".join("?" * len(FINISHED_SESSION))
+    old = store.query(
+        f"SELECT id, name, status, ended_at FROM sessions WHERE status IN ({marks})"
+        " AND coalesce(ended_at, created_at) < ? ORDER BY created_at",
+        [*[s.value for s in FINISHED_SESSION], cutoff],
+    )
+    if old and not dry_run:
+        ids = [r["id"] for r in old]
+
+        def delete(db: Any) -> None:
+            q = ",".join("?" * len(ids))
+            for table in ("output", "events", "attempts", "workers", "locks", "controls", "tasks"):
+                db.execute(f"DELETE FROM {table} WHERE session_id IN ({q})", ids)
+            db.execute(f"DELETE FROM sessions WHERE id IN ({q})", ids)
+
+        store.call(delete).result()
+    return old
