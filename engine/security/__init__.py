@@ -1,5 +1,46 @@
-"""Secret and SQL-injection scanning, and the masker every other part uses."""
+"""Secret and SQL-injection scanning, and the masker every other part uses.
+
+Importing this package is cheap: the scanner modules load on first use of their functions, so
+the telemetry collector (which only needs `redact`) and a git hook pay only for what they call.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from engine.security.masking import mask, redact
 
-__all__ = ["mask", "redact"]
+if TYPE_CHECKING:
+    from engine.security.baseline import accept, load_baseline, save_baseline
+    from engine.security.config import ScanConfig, load_config
+    from engine.security.finding import Finding
+    from engine.security.hooks import install_hook, uninstall_hook
+    from engine.security.scanner import scan_diff, scan_paths, scan_staged, scan_text
+
+_LAZY = {
+    "Finding": "engine.security.finding",
+    "ScanConfig": "engine.security.config",
+    "load_config": "engine.security.config",
+    "scan_text": "engine.security.scanner",
+    "scan_paths": "engine.security.scanner",
+    "scan_staged": "engine.security.scanner",
+    "scan_diff": "engine.security.scanner",
+    "load_baseline": "engine.security.baseline",
+    "save_baseline": "engine.security.baseline",
+    "accept": "engine.security.baseline",
+    "install_hook": "engine.security.hooks",
+    "uninstall_hook": "engine.security.hooks",
+}
+
+__all__ = ["mask", "redact", *_LAZY]
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine.security' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -69,8 +69,12 @@ def _looks_secret(value: str) -> bool:
     if value.startswith(("$", "<", "{", "%")) or value.lower() in {"none", "null", "true", "false"}:
         return False
     kinds = sum(
-        (any(c.islower() for c in value), any(c.isupper() for c in value),
-         any(c.isdigit() for c in value), any(not c.isalnum() for c in value))
+        (
+            any(c.islower() for c in value),
+            any(c.isupper() for c in value),
+            any(c.isdigit() for c in value),
+            any(not c.isalnum() for c in value),
+        )
     )
     return kinds >= 2
 

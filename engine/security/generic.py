@@ -1,0 +1,88 @@
+"""The keyword = value detector: catches the long tail of providers no rule names.
+
+It searches the lower-cased text for secret-ish keywords (`token`, `secret`, `passw`, `key`, ...)
+with one regex, then reads what follows the keyword in the original text: the rest of the name
+(`stripe_api_key`), a separator (`=`, `:`, `:=`, `=>`, `>`, ` - `, a space) and a value. The value
+is only reported when `looks_random` says it is generated; that check, not the keyword, is what
+keeps code like `key = cache_key(name)` quiet.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import cache
+
+from engine.security.entropy import looks_random, shannon
+
+# After the keyword: the rest of the identifier, a separator zone, an opening quote or bracket.
+_TAIL = re.compile(
+    r"""[\w.\-]{0,40}?"""
+    r"""(?P<sep>\\?["'`]?\s{0,3}(?:[\])>]\s{0,3})?"""
+    r"""(?:[:=]{1,3}>?|=>|->|\s-\s|,|(?<=>)|\sis\s|\s)\s{0,6}"""
+    r"""(?:[\[({]\s{0,3})?\\?["'`]?\s{0,3})"""
+    r"""(?P<val>[^\s"'`<>{}\[\]();,|][^\s"'`<>{}\[();,|]{7,1499})"""
+)
+_STRONG_SEP = re.compile(r"[:=>,]|\s-\s|\sis\s")
+_TRAIL = ".,;:\\/"
+
+
+@cache
+def _keyword_rx(keywords: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(k) for k in sorted(keywords, key=len, reverse=True)))
+
+
+def find_keyword_values(
+    text: str, lowered: str, keywords: tuple[str, ...]
+) -> Iterator[tuple[int, int, str]]:
+    """Yield (start, end, value) of generated-looking values that follow a secret keyword."""
+    if not keywords:
+        return
+    last_end = -1
+    for hit in _keyword_rx(keywords).finditer(lowered):
+        if hit.start() < last_end:
+            continue
+        m = _TAIL.match(text, hit.end())
+        if m is None:
+            continue
+        value = m.group("val").rstrip(_TRAIL)
+        strong = _STRONG_SEP.search(m.group("sep")) is not None
+        if looks_random(value, 8 if strong else 16):
+            start = m.start("val")
+            last_end = start + len(value)
+            yield start, last_end, value
+
+
+# A value right after `=`, `:`, `,`, `(` or an opening quote, made of token characters only.
+_CANDIDATE = re.compile(r"""(?:[=:,(]\s{0,3}\\?["'`]?|["'`])\s{0,2}(?P<val>[A-Za-z0-9+/=_\-.~]{16,200})""")
+_HASHISH = re.compile(r"[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128}|[0-9A-F]{32,128}")
+_NOT_SECRET_NAMES = (
+    "sha", "hash", "md5", "digest", "checksum", "integrity", "commit", "rev", "uuid", "guid",
+    "version", "etag", "nonce", "fingerprint", "test", "example", "sample", "url", "path", "href",
+)
+
+
+def _strictly_random(value: str) -> bool:
+    """Without a keyword the value alone must convince: long, mixed, very high entropy."""
+    if not looks_random(value, 16, allow_uuid=False):
+        return False
+    if _HASHISH.fullmatch(value) or not any(c.isdigit() for c in value):
+        return False
+    letters = sum(c.isalpha() for c in value)
+    if letters < len(value) // 3:
+        return False
+    return shannon(value) >= (3.3 if len(value) < 20 else 3.6)
+
+
+def find_context_free(text: str) -> Iterator[tuple[int, int, str]]:
+    """Yield generated-looking values that are assigned or quoted, whatever the name."""
+    for m in _CANDIDATE.finditer(text):
+        value = m.group("val").rstrip(_TRAIL + "-")
+        if len(value) < 16 or not _strictly_random(value):
+            continue
+        start = m.start("val")
+        line_start = text.rfind("\n", 0, start) + 1
+        before = text[max(line_start, start - 80) : start].lower()
+        if any(word in before for word in _NOT_SECRET_NAMES):
+            continue
+        yield start, start + len(value), value

@@ -1,0 +1,107 @@
+"""Secret rules as data: the shipped TOML plus the user's additions, compiled only when needed.
+
+A git hook scans a handful of files, so compiling ~50 regexes up front would cost more than the
+scan. Each rule keeps its source and compiles on first use; its lower-case keywords decide, with a
+substring test, whether it needs to run on a given text at all.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+_RULES_FILE = Path(__file__).with_name("rules.toml")
+_VALIDATORS = ("none", "random", "password", "token")
+
+
+class RuleError(ValueError):
+    """A rule in the data file or the user's config can't be used (bad regex, missing field)."""
+
+
+@dataclass(slots=True)
+class Rule:
+    """One detector: a regex, the group holding the secret, and how to vet the captured value."""
+
+    id: str
+    description: str
+    severity: str
+    regex: str
+    keywords: tuple[str, ...] = ()
+    group: int | None = None
+    validate: str = "none"
+    min_len: int = 8
+    _compiled: re.Pattern[str] | None = field(default=None, repr=False)
+
+    @property
+    def rx(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            try:
+                self._compiled = re.compile(self.regex)
+            except re.error as exc:
+                raise RuleError(f"rule {self.id}: bad regex: {exc}") from exc
+        return self._compiled
+
+    def applies_to(self, lowered: str) -> bool:
+        """Cheap gate: the rule only runs on text holding one of its keywords."""
+        return not self.keywords or any(k in lowered for k in self.keywords)
+
+
+def _rule_from(data: dict[str, object]) -> Rule:
+    try:
+        rule = Rule(
+            id=str(data["id"]),
+            description=str(data.get("description", data["id"])),
+            severity=str(data.get("severity", "high")),
+            regex=str(data["regex"]),
+            keywords=tuple(str(k).lower() for k in data.get("keywords", ())),  # type: ignore[union-attr]
+            group=int(data["group"]) if "group" in data else None,  # type: ignore[call-overload]
+            validate=str(data.get("validate", "none")),
+            min_len=int(data.get("min_len", 8)),  # type: ignore[call-overload]
+        )
+    except KeyError as exc:
+        raise RuleError(f"rule {data.get('id', '?')}: missing field {exc}") from exc
+    if rule.validate not in _VALIDATORS:
+        raise RuleError(f"rule {rule.id}: validate must be one of {', '.join(_VALIDATORS)}")
+    return rule
+
+
+@cache
+def _shipped() -> tuple[tuple[Rule, ...], tuple[str, ...]]:
+    with _RULES_FILE.open("rb") as fh:
+        data = tomllib.load(fh)
+    rules = tuple(_rule_from(r) for r in data.get("rule", []))
+    generic = tuple(str(k).lower() for k in data.get("generic", {}).get("keywords", []))
+    return rules, generic
+
+
+@dataclass(slots=True)
+class RuleSet:
+    """The rules in force for one scan: shipped minus disabled plus the user's own."""
+
+    rules: list[Rule]
+    generic_keywords: tuple[str, ...]
+    generic_enabled: bool = True
+
+
+def load_rules(
+    extra: list[dict[str, object]] | None = None,
+    disable: list[str] | tuple[str, ...] = (),
+    generic_keywords: list[str] | None = None,
+) -> RuleSet:
+    """Shipped rules merged with config: `extra` rules replace shipped ones with the same id."""
+    shipped, generic = _shipped()
+    off = set(disable)
+    own = [_rule_from(r) for r in extra or []]
+    own_ids = {r.id for r in own}
+    rules = [r for r in shipped if r.id not in off and r.id not in own_ids]
+    rules += [r for r in own if r.id not in off]
+    keywords = tuple(k.lower() for k in generic_keywords) if generic_keywords else generic
+    return RuleSet(rules, keywords, generic_enabled="generic-secret" not in off)
+
+
+@cache
+def default_rules() -> RuleSet:
+    return load_rules()

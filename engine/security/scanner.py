@@ -1,0 +1,134 @@
+"""The scanner's plain Python API: text, paths, the git index, a diff. One path per source.
+
+Each source turns into (path, text) pairs and goes through `scan_text`; allow comments apply per
+text, the baseline per scan. The SQL-injection analysers are imported only when a Python or
+JS/TS file shows up, so a hook over YAML and Markdown never pays for `ast`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from engine.security.allow import allowed_lines, has_allow_marker
+from engine.security.config import ScanConfig
+from engine.security.finding import Finding
+from engine.security.secrets import scan_secrets
+from engine.security.sources import (
+    added_lines,
+    decode,
+    iter_files,
+    repo_root,
+    skip_name,
+    staged_files,
+)
+
+PY_EXT = (".py", ".pyw", ".pyi")
+JS_EXT = (".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts")
+_SQL_HINTS = ("execute", "query", "raw", "sql", "fetch", "text(", ".run(", "cursor", "filter")
+
+
+def scan_text(text: str, path: str = "<text>", config: ScanConfig | None = None) -> list[Finding]:
+    """Secrets everywhere, SQL injection in Python and JS/TS; allow comments honoured."""
+    config = config or ScanConfig()
+    findings: list[Finding] = []
+    if config.secrets:
+        findings += scan_secrets(text, path, config.ruleset())
+    if config.sqli and path.endswith(PY_EXT + JS_EXT):
+        lowered = text.lower()
+        if any(h in lowered for h in _SQL_HINTS):
+            if path.endswith(PY_EXT):
+                from engine.security.sqli_python import scan_python
+
+                findings += scan_python(text, path)
+            else:
+                from engine.security.sqli_js import scan_js
+
+                findings += scan_js(text, path)
+    if findings and has_allow_marker(text):
+        allowed = allowed_lines(text)
+        findings = [f for f in findings if f.line not in allowed]
+    findings.sort(key=lambda f: (f.line, f.column))
+    return findings
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _filter_baseline(findings: list[Finding], config: ScanConfig, use: bool) -> list[Finding]:
+    if not use:
+        return findings
+    from engine.security.baseline import load_baseline
+
+    accepted = load_baseline(config.root / config.baseline)
+    return [f for f in findings if f.fingerprint not in accepted] if accepted else findings
+
+
+def scan_paths(
+    paths: Iterable[str | Path], config: ScanConfig | None = None, *, baseline: bool = True
+) -> list[Finding]:
+    """Scan files and directories (directories walked with .gitignore honoured)."""
+    config = config or ScanConfig()
+    findings: list[Finding] = []
+    for file in iter_files(paths, config.exclude):
+        try:
+            data = file.read_bytes()
+        except OSError:
+            continue
+        text = decode(data, file.name, config.max_file_size)
+        if text is not None:
+            findings += scan_text(text, _display(file), config)
+    return _filter_baseline(findings, config, baseline)
+
+
+def _require_repo(repo: Path | str | None) -> Path:
+    from engine.security.sources import GitError
+
+    root = repo_root(repo or ".")
+    if root is None:
+        raise GitError(f"not a git repository: {Path(repo or '.').resolve()}")
+    return root
+
+
+def scan_staged(
+    repo: Path | str | None = None, config: ScanConfig | None = None, *, baseline: bool = True
+) -> list[Finding]:
+    """Scan what is about to be committed: the index contents, not the working tree."""
+    root = _require_repo(repo)
+    config = config or ScanConfig(root=root)
+    from engine.security.sources import _excluded
+
+    findings: list[Finding] = []
+    for rel, data in staged_files(root):
+        if _excluded(rel, config.exclude):
+            continue
+        text = decode(data, rel, config.max_file_size)
+        if text is not None:
+            findings += scan_text(text, rel, config)
+    return _filter_baseline(findings, config, baseline)
+
+
+def scan_diff(
+    repo: Path | str | None, rev: str, config: ScanConfig | None = None, *, baseline: bool = True
+) -> list[Finding]:
+    """Findings on lines added in the working tree since `rev` (whole files parsed for context)."""
+    root = _require_repo(repo)
+    config = config or ScanConfig(root=root)
+    from engine.security.sources import _excluded
+
+    findings: list[Finding] = []
+    for rel, lines in added_lines(root, rev).items():
+        if skip_name(rel.rsplit("/", 1)[-1]) or _excluded(rel, config.exclude):
+            continue
+        try:
+            data = (root / rel).read_bytes()
+        except OSError:
+            continue
+        text = decode(data, rel, config.max_file_size)
+        if text is not None:
+            findings += [f for f in scan_text(text, rel, config) if f.line in lines]
+    return _filter_baseline(findings, config, baseline)

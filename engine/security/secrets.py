@@ -1,0 +1,132 @@
+"""Run the secret rules and the generic detector over one text; vet, dedupe and mask the hits."""
+
+from __future__ import annotations
+
+from engine.security.entropy import is_placeholder, looks_random
+from engine.security.finding import Finding, fingerprint
+from engine.security.generic import find_context_free, find_keyword_values
+from engine.security.masking import mask
+from engine.security.rules import Rule, RuleSet
+
+_WEAK_PASSWORDS = frozenset(
+    {
+        "pass",
+        "password",
+        "passwd",
+        "secret",
+        "test",
+        "user",
+        "admin",
+        "root",
+        "postgres",
+        "changeme",
+        "guest",
+        "mysql",
+        "sa",
+        "username",
+        "pwd",
+        "demo",
+        "token",
+    }
+)
+
+
+# Not in rules.toml: its candidates come from generic.find_context_free, not from a regex match.
+_CONTEXT_FREE = Rule(
+    id="high-entropy-value",
+    description="High-entropy value assigned or quoted (no secret keyword nearby)",
+    severity="low",
+    regex="",
+)
+
+
+def _valid(rule: Rule, value: str) -> bool:
+    """Per-rule vetting of a captured value: the regex finds shapes, this removes stand-ins."""
+    if rule.validate == "none":
+        return len(value) >= 1
+    if rule.validate == "random":
+        return looks_random(value, rule.min_len)
+    if rule.validate == "password":
+        return (
+            len(value) >= 4
+            and value.lower() not in _WEAK_PASSWORDS
+            and not is_placeholder(value)
+            and len(set(value)) > 3
+        )
+    # "token": a vendor prefix then a generated body; the body carries the randomness.
+    parts = value.replace("-", "_").split("_")
+    longest = max(parts, key=len)
+    body = longest if len(longest) >= 20 else "".join(parts[1:])
+    return (
+        looks_random(body, 20)
+        and any(c.isdigit() for c in body)
+        and any(c.isalpha() for c in body)
+    )
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def scan_secrets(text: str, path: str, ruleset: RuleSet) -> list[Finding]:
+    """Every secret in `text`, one finding per (line, value); masked and fingerprinted."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few characters (İ) grow when lowered: keep offsets aligned
+        lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    hits: list[tuple[int, int, str, Rule | None]] = []
+    for rule in ruleset.rules:
+        if not rule.applies_to(lowered):
+            continue
+        rx = rule.rx
+        group = rule.group if rule.group is not None else (1 if rx.groups else 0)
+        for m in rx.finditer(text):
+            g = group
+            if g and m.group(g) is None:  # alternation: take the first group that matched
+                g = next((i for i in range(1, rx.groups + 1) if m.group(i) is not None), 0)
+            value = m.group(g) if g or group == 0 else m.group(0)
+            if value and _valid(rule, value):
+                hits.append((m.start(g), m.end(g), value, rule))
+    if ruleset.generic_enabled:
+        for start, end, value in find_keyword_values(text, lowered, ruleset.generic_keywords):
+            hits.append((start, end, value, None))
+        for start, end, value in find_context_free(text):
+            hits.append((start, end, value, _CONTEXT_FREE))
+    return _to_findings(text, path, hits)
+
+
+def _rank(rule: Rule | None) -> int:
+    """Where hits overlap, a named rule beats the keyword detector beats the context-free one."""
+    return 2 if rule is _CONTEXT_FREE else 1 if rule is None else 0
+
+
+def _to_findings(
+    text: str, path: str, hits: list[tuple[int, int, str, Rule | None]]
+) -> list[Finding]:
+    """Named rules win over the generic detector where they overlap; one finding per span."""
+    hits.sort(key=lambda h: (h[0], _rank(h[3]), -(h[1] - h[0])))
+    out: list[Finding] = []
+    taken: list[tuple[int, int]] = []
+    for start, end, value, rule in hits:
+        if any(start < e and s < end for s, e in taken):
+            continue
+        taken.append((start, end))
+        line, column = _position(text, start)
+        rule_id = rule.id if rule else "generic-secret"
+        desc = rule.description if rule else "Generated-looking value assigned to a secret name"
+        severity = rule.severity if rule else "medium"
+        out.append(
+            Finding(
+                path=path,
+                line=line,
+                column=column,
+                rule_id=rule_id,
+                kind="secret",
+                severity=severity,
+                message=desc,
+                match=mask(value),
+                fingerprint=fingerprint(rule_id, path, value),
+            )
+        )
+    return out

@@ -1,0 +1,172 @@
+"""What to scan: files under paths (honouring .gitignore), the git index, lines added since a rev.
+
+Text only: binary, non-UTF-8, lock, minified and oversized files are skipped silently, because a
+hook that crashes or crawls on a PNG gets turned off.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import subprocess
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+SKIP_DIRS = frozenset(
+    {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox",
+     ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", ".eggs", ".buildrunner"}
+)
+LOCK_FILES = frozenset(
+    {"package-lock.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock", "Pipfile.lock",
+     "Cargo.lock", "go.sum", "composer.lock", "uv.lock", "Gemfile.lock", "pdm.lock",
+     "npm-shrinkwrap.json", "bun.lockb", "flake.lock", "packages.lock.json"}
+)
+BINARY_EXT = frozenset(
+    (".png .jpg .jpeg .gif .bmp .ico .webp .svgz .pdf .zip .gz .tgz .bz2 .xz .zst .7z .rar .jar "
+     ".war .whl .egg .so .dylib .dll .exe .bin .o .a .pyc .pyo .pyd .class .woff .woff2 .ttf .otf "
+     ".eot .mp3 .mp4 .mov .avi .wav .flac .ogg .db .sqlite .sqlite3 .npy .npz .pkl .parquet .map "
+     ".min.js .min.css .lockb .DS_Store").split()
+)
+_MINIFIABLE = (".js", ".mjs", ".cjs", ".css")
+
+
+class GitError(RuntimeError):
+    """git is missing or refused (not a repository, unknown revision)."""
+
+
+def _git(args: list[str], cwd: Path, data: bytes | None = None) -> bytes:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=cwd, input=data, capture_output=True, check=False
+        )
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed") from exc
+    if done.returncode != 0:
+        msg = done.stderr.decode(errors="replace").strip().splitlines()
+        raise GitError(msg[-1] if msg else f"git {args[0]} failed")
+    return done.stdout
+
+
+def repo_root(cwd: Path | str = ".") -> Path | None:
+    """The work tree's top directory, or None outside a git repository."""
+    try:
+        out = _git(["rev-parse", "--show-toplevel"], Path(cwd))
+    except GitError:
+        return None
+    return Path(out.decode().strip())
+
+
+def skip_name(name: str) -> bool:
+    """Lock files and binary formats by name, before any byte is read."""
+    if name in LOCK_FILES:
+        return True
+    low = name.lower()
+    dot = low.rfind(".")
+    if dot < 0:
+        return False
+    return low[dot:] in BINARY_EXT or low.endswith((".min.js", ".min.css"))
+
+
+def decode(data: bytes, name: str, max_size: int) -> str | None:
+    """The text of a file, or None for binary, non-UTF-8, minified or oversized content."""
+    if len(data) > max_size or b"\0" in data[:8192]:
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if name.endswith(_MINIFIABLE) and len(text) > 4096 and text.count("\n") * 1000 < len(text):
+        return None
+    return text
+
+
+def _excluded(rel: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(Path(rel).name, p) for p in patterns)
+
+
+def _gitignore(root: Path) -> list[str]:
+    """Top-level .gitignore patterns, for trees outside git (inside git, git itself decides)."""
+    try:
+        lines = (root / ".gitignore").read_text("utf-8", "replace").splitlines()
+    except OSError:
+        return []
+    return [ln.strip().rstrip("/") for ln in lines if ln.strip() and not ln.startswith(("#", "!"))]
+
+
+def _walk(top: Path, ignore: list[str]) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = [
+            d for d in dirnames
+            if d not in SKIP_DIRS and not (ignore and _excluded(d, ignore))
+        ]
+        for name in filenames:
+            if not skip_name(name) and not (ignore and _excluded(name, ignore)):
+                yield Path(dirpath, name)
+
+
+def iter_files(paths: Iterable[str | Path], exclude: Iterable[str] = ()) -> Iterator[Path]:
+    """Files to scan: named files as given, directories walked with .gitignore honoured."""
+    exclude = list(exclude)
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            if not skip_name(path.name) and not _excluded(str(path), exclude):
+                yield path
+            continue
+        if not path.is_dir():
+            raise FileNotFoundError(f"no such file or directory: {raw}")
+        root = repo_root(path)
+        if root is not None:
+            out = _git(["ls-files", "-z", "-c", "-o", "--exclude-standard", "--", "."], path)
+            for rel in out.decode("utf-8", "surrogateescape").split("\0"):
+                if rel and not skip_name(rel.rsplit("/", 1)[-1]):
+                    if any(part in SKIP_DIRS for part in rel.split("/")[:-1]):
+                        continue
+                    candidate = path / rel
+                    if not _excluded(rel, exclude) and candidate.is_file():
+                        yield candidate
+        else:
+            for candidate in _walk(path, _gitignore(path)):
+                if not _excluded(str(candidate.relative_to(path)), exclude):
+                    yield candidate
+
+
+def staged_files(repo: Path) -> list[tuple[str, bytes]]:
+    """(path, content) of every added/copied/modified file as it stands in the index."""
+    names = _git(["diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"], repo)
+    paths = [p for p in names.decode("utf-8", "surrogateescape").split("\0") if p]
+    paths = [p for p in paths if not skip_name(p.rsplit("/", 1)[-1])]
+    if not paths:
+        return []
+    query = "".join(f":{p}\n" for p in paths).encode("utf-8", "surrogateescape")
+    blob = _git(["cat-file", "--batch"], repo, query)
+    out: list[tuple[str, bytes]] = []
+    pos = 0
+    for p in paths:
+        header_end = blob.index(b"\n", pos)
+        header = blob[pos:header_end].split()
+        if len(header) < 3 or header[-1] == b"missing":
+            pos = header_end + 1
+            continue
+        size = int(header[2])
+        start = header_end + 1
+        out.append((p, blob[start : start + size]))
+        pos = start + size + 1
+    return out
+
+
+def added_lines(repo: Path, rev: str) -> dict[str, set[int]]:
+    """Per file, the 1-based line numbers added in the work tree since `rev`."""
+    out = _git(["diff", "-U0", "--no-color", "--no-ext-diff", rev, "--"], repo)
+    result: dict[str, set[int]] = {}
+    current: set[int] | None = None
+    for raw in out.decode("utf-8", "surrogateescape").splitlines():
+        if raw.startswith("+++ "):
+            target = raw[4:]
+            current = None if target == "/dev/null" else result.setdefault(target[2:], set())
+        elif raw.startswith("@@") and current is not None:
+            plus = raw.split("+", 1)[1].split(" ", 1)[0]
+            start, _, count = plus.partition(",")
+            n = int(count) if count else 1
+            current.update(range(int(start), int(start) + n))
+    return {path: lines for path, lines in result.items() if lines}
