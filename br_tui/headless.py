@@ -334,7 +334,7 @@ def cmd_resume(store: Store, args: argparse.Namespace) -> int:
         raise SessionError(f"session {row['id']} is running (owner pid {row['owner_pid']})")
     if status is not SessionStatus.CREATED:
         info = recover(store, row)
-        if not args.json:
+        if not args.json and row["owner_pid"] is not None:
             print(
                 f"br-tui: recovered session {row['id']}: owner pid {row['owner_pid']} gone,"
                 f" {info['killed']} leftover process group(s) killed,"

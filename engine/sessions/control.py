@@ -66,17 +66,19 @@ def request(
             " `br-tui resume` recovers and finishes it"
         )
     control_id = store.call(
-        lambda db: db["controls"]
-        .insert(
-            {
-                "session_id": session["id"],
-                "action": action,
-                "arg": arg,
-                "requested_at": now_iso(),
-                "requested_by": os.getpid(),
-            }
+        lambda db: (
+            db["controls"]
+            .insert(
+                {
+                    "session_id": session["id"],
+                    "action": action,
+                    "arg": arg,
+                    "requested_at": now_iso(),
+                    "requested_by": os.getpid(),
+                }
+            )
+            .last_pk
         )
-        .last_pk
     ).result()
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:

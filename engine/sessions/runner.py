@@ -87,6 +87,7 @@ class SessionRunner:
         self.lock_waiting: dict[str, str] = {}
         self.paused = False
         self.cancelling: str | None = None
+        self.handing_over = False
         self.status = SessionStatus(session["status"])
         self._waiters: set[asyncio.Future[None]] = set()
         self._shell = SubprocessExecutor()
@@ -145,6 +146,8 @@ class SessionRunner:
             return self.scale(int(arg or 0))
         if action == "cancel_task" and arg:
             return self.cancel_task(arg)
+        if action == "handover":
+            return self.hand_over()
         return f"unknown action {action!r}"
 
     def pause(self) -> str:
@@ -187,6 +190,19 @@ class SessionRunner:
         self._notify()
         return "cancelling"
 
+    def hand_over(self) -> str:
+        """Stop owning the session without ending it: running attempts are stopped and their
+        tasks go back to the queue, so another process (`br-tui resume`) can carry on."""
+        if self.cancelling or self.status.finished:
+            return "already finishing"
+        self.handing_over = True
+        self.cancelling = "handed over"
+        for slot in self.slots.values():
+            slot.resume()
+            slot.cancel()
+        self._notify()
+        return "handing over"
+
     def cancel_task(self, task_id: str) -> str:
         if task_id not in self.specs:
             return f"unknown task {task_id}"
@@ -217,6 +233,13 @@ class SessionRunner:
         )
         self._notify()
         return f"scaled to {self.pool.target}"
+
+    def _set_status(self, status: SessionStatus, etype: EventType) -> None:
+        self.status = status
+        self.store.write(
+            [("UPDATE sessions SET status=? WHERE id=?", (status, self.session_id))],
+            [Event(etype, self.session_id, data={"running": len(self.slots)})],
+        )
 
     def on_finish(self, fn: Callable[[str], None]) -> None:
         self._listeners.append(fn)
@@ -272,6 +295,23 @@ class SessionRunner:
                 self._record_end(tid, TaskState.CANCELLED, None, f"dependency '{dep}' failed", [])
 
     async def _finish_session(self) -> None:
+        if self.handing_over:
+            stamp = now_iso()
+            self.store.write(
+                [
+                    ("UPDATE sessions SET owner_pid=NULL, owner_heartbeat_at=? WHERE id=?",
+                     (stamp, self.session_id)),
+                    *(self._worker_op(w, stamp, WorkerStatus.OFFLINE)
+                      for w in self.pool.workers.values()),
+                    ("DELETE FROM locks WHERE session_id=?", (self.session_id,)),
+                ],
+                [Event(EventType.WORKER_OFFLINE, self.session_id, worker_id=w.id,
+                       data={"reason": "handed over"}) for w in self.pool.workers.values()],
+            )  # fmt: skip
+            await self.store.aflush()
+            for fn in self._listeners:
+                fn(self.status)
+            return
         if self.cancelling:
             status, etype = SessionStatus.CANCELLED, EventType.SESSION_CANCELLED
         elif self.counts["failed"] or self.counts["cancelled"]:
@@ -570,6 +610,21 @@ class SessionRunner:
             data["reason"] = outcome.reason
         if outcome.usage:
             data["usage"] = outcome.usage
+        if self.handing_over:
+            self.state[tid] = TaskState.QUEUED
+            ops[-1] = (
+                "UPDATE attempts SET ended_at=?, status='handed_over', wall_s=? WHERE session_id=?"
+                " AND task_id=? AND attempt=?",
+                (stamp, round(outcome.wall_s, 6), self.session_id, tid, attempt),
+            )
+            ops.append(
+                ("UPDATE tasks SET state=?, worker_id=NULL WHERE session_id=? AND id=?",
+                 (TaskState.QUEUED, self.session_id, tid))
+            )  # fmt: skip
+            self.store.write(ops, [Event(EventType.TASK_REQUEUED, self.session_id, tid,
+                                         data={"reason": "handed over"})])  # fmt: skip
+            self._notify()
+            return
         transient = outcome.status in ("failed", "timeout")
         if transient and outcome.retryable and attempt <= spec.retries and not self.cancelling:
             worker.failed += 1
