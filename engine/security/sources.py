@@ -22,10 +22,7 @@ LOCK_FILES = frozenset(
      "npm-shrinkwrap.json", "bun.lockb", "flake.lock", "packages.lock.json"}
 )
 BINARY_EXT = frozenset(
-    (".png .jpg .jpeg .gif .bmp .ico .webp .svgz .pdf .zip .gz .tgz .bz2 .xz .zst .7z .rar .jar "
-     ".war .whl .egg .so .dylib .dll .exe .bin .o .a .pyc .pyo .pyd .class .woff .woff2 .ttf .otf "
-     ".eot .mp3 .mp4 .mov .avi .wav .flac .ogg .db .sqlite .sqlite3 .npy .npz .pkl .parquet .map "
-     ".min.js .min.css .lockb .DS_Store").split()
+    [".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ico", ".webp", ".svgz", ".pdf", ".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar", ".jar", ".war", ".whl", ".egg", ".so", ".dylib", ".dll", ".exe", ".bin", ".o", ".a", ".pyc", ".pyo", ".pyd", ".class", ".woff", ".woff2", ".ttf", ".otf", ".eot", ".mp3", ".mp4", ".mov", ".avi", ".wav", ".flac", ".ogg", ".db", ".sqlite", ".sqlite3", ".npy", ".npz", ".pkl", ".parquet", ".map", ".min.js", ".min.css", ".lockb", ".DS_Store"]
 )
 _MINIFIABLE = (".js", ".mjs", ".cjs", ".css")
 
