@@ -65,8 +65,16 @@ def score(cases: list[dict], hits: dict[int, set[int]]) -> dict[str, float]:
     fpr = fp / max(fp + tn, 1)
     precision = tp / max(tp + fp, 1)
     f1 = 2 * precision * recall / max(precision + recall, 1e-9)
-    return {"recall": recall, "fpr": fpr, "precision": precision, "f1": f1, "tp": tp, "fn": fn,
-            "fp": fp, "tn": tn}
+    return {
+        "recall": recall,
+        "fpr": fpr,
+        "precision": precision,
+        "f1": f1,
+        "tp": tp,
+        "fn": fn,
+        "fp": fp,
+        "tn": tn,
+    }
 
 
 def run_br(tree: Path) -> tuple[dict[int, set[int]], float]:
@@ -87,8 +95,9 @@ def run_detect_secrets(tree: Path) -> tuple[dict[int, set[int]], float] | None:
     if not Path(exe).exists():
         return None
     t0 = time.perf_counter()
-    out = subprocess.run([exe, "scan", "--all-files", "."], cwd=tree, capture_output=True,
-                         text=True, check=False)
+    out = subprocess.run(
+        [exe, "scan", "--all-files", "."], cwd=tree, capture_output=True, text=True, check=False
+    )
     elapsed = time.perf_counter() - t0
     hits: dict[int, set[int]] = {}
     for name, results in json.loads(out.stdout or "{}").get("results", {}).items():
@@ -115,7 +124,8 @@ def main() -> int:
                 flagged = hits.get(i, set())
                 want = secret_lines(case["text"], case["secrets"])
                 bad = (case["label"] and not (flagged & want or (flagged and not want))) or (
-                    not case["label"] and flagged)
+                    not case["label"] and flagged
+                )
                 if bad:
                     kind = "MISS" if case["label"] else "FP"
                     print(f"--- {kind} c{i:04d} {case['provider']} {case['filename']} {flagged}")
@@ -126,11 +136,15 @@ def main() -> int:
                 results["detect-secrets"] = (score(cases, ds[0]), ds[1])
     n_pos = sum(c["label"] for c in cases)
     print(f"secrets: {len(cases)} cases ({n_pos} positive, {len(cases) - n_pos} negative)")
-    print(f"{'tool':16} {'recall':>7} {'FPR':>7} {'prec':>7} {'F1':>7} {'tp/fn/fp/tn':>16} {'s':>6}")
+    print(
+        f"{'tool':16} {'recall':>7} {'FPR':>7} {'prec':>7} {'F1':>7} {'tp/fn/fp/tn':>16} {'s':>6}"
+    )
     for tool, (s, secs) in results.items():
         counts = f"{s['tp']}/{s['fn']}/{s['fp']}/{s['tn']}"
-        print(f"{tool:16} {s['recall']:7.3f} {s['fpr']:7.3f} {s['precision']:7.3f} {s['f1']:7.3f}"
-              f" {counts:>16} {secs:6.2f}")
+        print(
+            f"{tool:16} {s['recall']:7.3f} {s['fpr']:7.3f} {s['precision']:7.3f} {s['f1']:7.3f}"
+            f" {counts:>16} {secs:6.2f}"
+        )
     return 0
 
 

@@ -68,8 +68,14 @@ def score(cases: list[dict], flagged: dict[int, set[int]], lang: set[str]) -> di
     recall = tp / max(pos_total, 1)
     precision = tp / max(tp + fp, 1)
     f1 = 2 * precision * recall / max(precision + recall, 1e-9)
-    return {"recall": recall, "precision": precision, "f1": f1, "tp": tp, "fp": fp,
-            "pos": pos_total}
+    return {
+        "recall": recall,
+        "precision": precision,
+        "f1": f1,
+        "tp": tp,
+        "fp": fp,
+        "pos": pos_total,
+    }
 
 
 def run_br(cases: list[dict]) -> dict[int, set[int]]:
@@ -77,8 +83,10 @@ def run_br(cases: list[dict]) -> dict[int, set[int]]:
     from engine.security.config import ScanConfig
 
     cfg = ScanConfig(secrets=False)
-    return {i: {f.line for f in scan_text(c["text"], c["filename"], cfg) if f.kind == "sqli"}
-            for i, c in enumerate(cases)}
+    return {
+        i: {f.line for f in scan_text(c["text"], c["filename"], cfg) if f.kind == "sqli"}
+        for i, c in enumerate(cases)
+    }
 
 
 def run_bandit(cases: list[dict]) -> dict[int, set[int]] | None:
@@ -90,8 +98,12 @@ def run_bandit(cases: list[dict]) -> dict[int, set[int]] | None:
         for i, c in enumerate(cases):
             if c["language"] == "python":
                 (Path(tmp) / f"c{i:03d}.py").write_text(c["text"])
-        done = subprocess.run([exe, "-q", "-r", tmp, "-f", "json", "-t", "B608,B611,B610"],
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [exe, "-q", "-r", tmp, "-f", "json", "-t", "B608,B611,B610"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         for r in json.loads(done.stdout or "{}").get("results", []):
             i = int(Path(r["filename"]).stem[1:])
             out.setdefault(i, set()).update(r.get("line_range") or [r["line_number"]])
@@ -109,8 +121,15 @@ def main() -> int:
     if args.verbose:
         for i, c in enumerate(cases):
             got = tools["br-tui"].get(i, set())
-            print(c["id"], "flagged", sorted(got), "pos", c["positive_lines"],
-                  "neg", c["negative_lines"])
+            print(
+                c["id"],
+                "flagged",
+                sorted(got),
+                "pos",
+                c["positive_lines"],
+                "neg",
+                c["negative_lines"],
+            )
     if not args.no_baselines:
         b = run_bandit(cases)
         if b is not None:
@@ -121,8 +140,10 @@ def main() -> int:
             if tool == "bandit" and name != "python":
                 continue
             s = score(cases, flagged, lang)
-            print(f"{tool:10} {name:8} {s['recall']:7.3f} {s['precision']:7.3f} {s['f1']:7.3f}"
-                  f" {s['tp']:>5}/{s['pos']:<3} {s['fp']:>3}")
+            print(
+                f"{tool:10} {name:8} {s['recall']:7.3f} {s['precision']:7.3f} {s['f1']:7.3f}"
+                f" {s['tp']:>5}/{s['pos']:<3} {s['fp']:>3}"
+            )
     return 0
 
 

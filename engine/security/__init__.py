@@ -32,7 +32,22 @@ _LAZY = {
     "uninstall_hook": "engine.security.hooks",
 }
 
-__all__ = ["mask", "redact", *_LAZY]
+__all__ = [
+    "Finding",
+    "ScanConfig",
+    "accept",
+    "install_hook",
+    "load_baseline",
+    "load_config",
+    "mask",
+    "redact",
+    "save_baseline",
+    "scan_diff",
+    "scan_paths",
+    "scan_staged",
+    "scan_text",
+    "uninstall_hook",
+]
 
 
 def __getattr__(name: str) -> object:

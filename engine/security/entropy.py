@@ -8,26 +8,65 @@ classes, no placeholder words, no long runs or alphabet sequences, not a code re
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 import re
 from collections import Counter
 
 # Words that mark a value as a stand-in rather than a credential.
 _PLACEHOLDER_WORDS = (
-    "xxxx", "****", "....", "example", "your_", "your-", "yourkey", "yourtoken", "changeme",
-    "change_me", "placeholder", "dummy", "fake", "insert", "redacted", "replace", "not_a_real",
-    "notreal", "not-real", "lorem", "undefined",
+    "xxxx",
+    "****",
+    "....",
+    "example",
+    "your_",
+    "your-",
+    "yourkey",
+    "yourtoken",
+    "changeme",
+    "change_me",
+    "placeholder",
+    "dummy",
+    "fake",
+    "insert",
+    "redacted",
+    "replace",
+    "not_a_real",
+    "notreal",
+    "not-real",
+    "lorem",
+    "undefined",
 )
 # Words that make a short value a stand-in, but may occur by chance inside a long generated one.
 _WEAK_WORDS = (
-    "here", "secret_key", "password", "passwd", "s3cr3t", "foobar", "null", "none", "string",
-    "token_", "_token", "api_key", "apikey", "access_key", "mytoken", "mykey", "mysecret",
-    "testtest", "abcdef", "123456", "qwerty", "test-key", "testkey", "sample", "todo",
+    "here",
+    "secret_key",
+    "password",
+    "passwd",
+    "s3cr3t",
+    "foobar",
+    "null",
+    "none",
+    "string",
+    "token_",
+    "_token",
+    "api_key",
+    "apikey",
+    "access_key",
+    "mytoken",
+    "mykey",
+    "mysecret",
+    "testtest",
+    "abcdef",
+    "123456",
+    "qwerty",
+    "test-key",
+    "testkey",
+    "sample",
+    "todo",
 )
 _RANDOM_RUN = re.compile(r"[A-Za-z0-9+/]{16,}")
 _TEMPLATE_START = ("$", "%", "#{", "@", "{{", "<", "&", "*", "~/", "/", "./", "../", "\\")
-_CODE_REF = re.compile(
-    r"[A-Za-z_$][A-Za-z_$]*\d{0,2}(?:(?:\.|::|->)[A-Za-z_$][A-Za-z_$]*\d{0,2})+|[A-Za-z_]\w*\(\)?"
-)
+_CODE_REF = re.compile(r"[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)+|[A-Za-z_]\w*\(\)?")
 _WORDS = re.compile(r"(?:[A-Za-z][a-z]+|[A-Z]+|[a-z]+)(?:[_\-. ]+(?:[A-Za-z][a-z]*|[A-Z]+))*")
 _CAMEL = re.compile(r"[a-z]+(?:[A-Z][a-z]+)*|(?:[A-Z][a-z]+)+|[A-Z]+|[a-z]+")
 _VERSIONISH = re.compile(r"[\d.\-:/+_ ]+|v?\d+(?:\.\d+){1,3}(?:[\-+.][A-Za-z0-9]{1,12}){0,3}")
@@ -64,7 +103,7 @@ def _mixed(value: str) -> bool:
 
 def _longest_run(value: str) -> int:
     best = run = 1
-    for a, b in zip(value, value[1:], strict=False):
+    for a, b in pairwise(value):
         run = run + 1 if a == b else 1
         best = max(best, run)
     return best
@@ -73,7 +112,7 @@ def _longest_run(value: str) -> int:
 def _longest_sequence(value: str) -> int:
     """Longest run of consecutive code points (abcdef, 123456): typed by a human, not generated."""
     best = run = 1
-    for a, b in zip(value, value[1:], strict=False):
+    for a, b in pairwise(value):
         run = run + 1 if ord(b) - ord(a) == 1 else 1
         best = max(best, run)
     return best
@@ -92,7 +131,8 @@ def looks_random(value: str, min_len: int = 8, *, allow_uuid: bool = True) -> bo
         return False
     if not allow_uuid and _UUID.fullmatch(value):
         return False
-    if _CODE_REF.fullmatch(value) or _WORDS.fullmatch(value):
+    code_ref = _CODE_REF.fullmatch(value) and sum(c.isdigit() for c in value) <= 3
+    if code_ref or _WORDS.fullmatch(value):
         return False
     if value.isalpha() and _CAMEL.fullmatch(value):
         return False

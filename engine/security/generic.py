@@ -18,9 +18,9 @@ from engine.security.entropy import looks_random, shannon
 # After the keyword: the rest of the identifier, a separator zone, an opening quote or bracket.
 _TAIL = re.compile(
     r"""[\w.\-]{0,40}?"""
-    r"""(?P<sep>\\?["'`]?\s{0,3}(?:[\])>]\s{0,3})?"""
-    r"""(?:[:=]{1,3}>?|=>|->|\s-\s|,|(?<=>)|\sis\s|\s)\s{0,6}"""
-    r"""(?:[\[({]\s{0,3})?\\?["'`]?\s{0,3})"""
+    r"""(?P<sep>\\?["'`]?[ \t]{0,3}(?:[\])>][ \t]{0,3})?"""
+    r"""(?:(?<=>)\s{0,12}|(?:[:=]{1,3}>?|=>|->|[ \t]-[ \t]|,|[ \t]is[ \t]|[ \t])[ \t]{0,6})"""
+    r"""(?:[\[({][ \t]{0,3})?\\?["'`]?[ \t]{0,3})"""
     r"""(?P<val>[^\s"'`<>{}\[\]();,|][^\s"'`<>{}\[();,|]{7,1499})"""
 )
 _STRONG_SEP = re.compile(r"[:=>,]|\s-\s|\sis\s")
@@ -54,11 +54,32 @@ def find_keyword_values(
 
 
 # A value right after `=`, `:`, `,`, `(` or an opening quote, made of token characters only.
-_CANDIDATE = re.compile(r"""(?:[=:,(]\s{0,3}\\?["'`]?|["'`])\s{0,2}(?P<val>[A-Za-z0-9+/=_\-.~]{16,200})""")
+_CANDIDATE = re.compile(
+    r"""(?:[=:,(]\s{0,3}\\?["'`]?|["'`])\s{0,2}(?P<val>[A-Za-z0-9+/=_\-.~]{16,200})"""
+)
+_SEGMENTS = re.compile(r"[\-_.=/:~+]+")
 _HASHISH = re.compile(r"[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128}|[0-9A-F]{32,128}")
 _NOT_SECRET_NAMES = (
-    "sha", "hash", "md5", "digest", "checksum", "integrity", "commit", "rev", "uuid", "guid",
-    "version", "etag", "nonce", "fingerprint", "test", "example", "sample", "url", "path", "href",
+    "sha",
+    "hash",
+    "md5",
+    "digest",
+    "checksum",
+    "integrity",
+    "commit",
+    "rev",
+    "uuid",
+    "guid",
+    "version",
+    "etag",
+    "nonce",
+    "fingerprint",
+    "test",
+    "example",
+    "sample",
+    "url",
+    "path",
+    "href",
 )
 
 
@@ -68,6 +89,10 @@ def _strictly_random(value: str) -> bool:
         return False
     if _HASHISH.fullmatch(value) or not any(c.isdigit() for c in value):
         return False
+    segments = _SEGMENTS.split(value)
+    longest = max(segments, key=len)
+    if len(longest) < 12 or not any(c.isdigit() for c in longest):
+        return False  # `name-with-words==1.2.0`: generated values have one long random run
     letters = sum(c.isalpha() for c in value)
     if letters < len(value) // 3:
         return False

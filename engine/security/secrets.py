@@ -58,9 +58,7 @@ def _valid(rule: Rule, value: str) -> bool:
     longest = max(parts, key=len)
     body = longest if len(longest) >= 20 else "".join(parts[1:])
     return (
-        looks_random(body, 20)
-        and any(c.isdigit() for c in body)
-        and any(c.isalpha() for c in body)
+        looks_random(body, 20) and any(c.isdigit() for c in body) and any(c.isalpha() for c in body)
     )
 
 

@@ -13,16 +13,102 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 SKIP_DIRS = frozenset(
-    {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox",
-     ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", ".eggs", ".buildrunner"}
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".hypothesis",
+        ".eggs",
+        ".buildrunner",
+    }
 )
 LOCK_FILES = frozenset(
-    {"package-lock.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock", "Pipfile.lock",
-     "Cargo.lock", "go.sum", "composer.lock", "uv.lock", "Gemfile.lock", "pdm.lock",
-     "npm-shrinkwrap.json", "bun.lockb", "flake.lock", "packages.lock.json"}
+    {
+        "package-lock.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "poetry.lock",
+        "Pipfile.lock",
+        "Cargo.lock",
+        "go.sum",
+        "composer.lock",
+        "uv.lock",
+        "Gemfile.lock",
+        "pdm.lock",
+        "npm-shrinkwrap.json",
+        "bun.lockb",
+        "flake.lock",
+        "packages.lock.json",
+    }
 )
 BINARY_EXT = frozenset(
-    [".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ico", ".webp", ".svgz", ".pdf", ".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar", ".jar", ".war", ".whl", ".egg", ".so", ".dylib", ".dll", ".exe", ".bin", ".o", ".a", ".pyc", ".pyo", ".pyd", ".class", ".woff", ".woff2", ".ttf", ".otf", ".eot", ".mp3", ".mp4", ".mov", ".avi", ".wav", ".flac", ".ogg", ".db", ".sqlite", ".sqlite3", ".npy", ".npz", ".pkl", ".parquet", ".map", ".min.js", ".min.css", ".lockb", ".DS_Store"]
+    [
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".bmp",
+        ".ico",
+        ".webp",
+        ".svgz",
+        ".pdf",
+        ".zip",
+        ".gz",
+        ".tgz",
+        ".bz2",
+        ".xz",
+        ".zst",
+        ".7z",
+        ".rar",
+        ".jar",
+        ".war",
+        ".whl",
+        ".egg",
+        ".so",
+        ".dylib",
+        ".dll",
+        ".exe",
+        ".bin",
+        ".o",
+        ".a",
+        ".pyc",
+        ".pyo",
+        ".pyd",
+        ".class",
+        ".woff",
+        ".woff2",
+        ".ttf",
+        ".otf",
+        ".eot",
+        ".mp3",
+        ".mp4",
+        ".mov",
+        ".avi",
+        ".wav",
+        ".flac",
+        ".ogg",
+        ".db",
+        ".sqlite",
+        ".sqlite3",
+        ".npy",
+        ".npz",
+        ".pkl",
+        ".parquet",
+        ".map",
+        ".min.js",
+        ".min.css",
+        ".lockb",
+        ".DS_Store",
+    ]
 )
 _MINIFIABLE = (".js", ".mjs", ".cjs", ".css")
 
@@ -33,9 +119,7 @@ class GitError(RuntimeError):
 
 def _git(args: list[str], cwd: Path, data: bytes | None = None) -> bytes:
     try:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd, input=data, capture_output=True, check=False
-        )
+        done = subprocess.run(["git", *args], cwd=cwd, input=data, capture_output=True, check=False)
     except FileNotFoundError as exc:
         raise GitError("git is not installed") from exc
     if done.returncode != 0:
@@ -93,8 +177,7 @@ def _gitignore(root: Path) -> list[str]:
 def _walk(top: Path, ignore: list[str]) -> Iterator[Path]:
     for dirpath, dirnames, filenames in os.walk(top):
         dirnames[:] = [
-            d for d in dirnames
-            if d not in SKIP_DIRS and not (ignore and _excluded(d, ignore))
+            d for d in dirnames if d not in SKIP_DIRS and not (ignore and _excluded(d, ignore))
         ]
         for name in filenames:
             if not skip_name(name) and not (ignore and _excluded(name, ignore)):

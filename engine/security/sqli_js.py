@@ -205,8 +205,11 @@ class _File:
             return not all(self.is_static(a.strip(), at, depth) for a in args.split(",") if a)
         if _IDENT.fullmatch(only):
             chain = self.value_of(only, at)
-            return any(self.is_built(e, at, depth + 1) or (op == "+=" and not self.is_static_expr(
-                e, at, depth + 1)) for op, e in chain)
+            return any(
+                self.is_built(e, at, depth + 1)
+                or (op == "+=" and not self.is_static_expr(e, at, depth + 1))
+                for op, e in chain
+            )
         return False
 
     def has_text(self, expr: str, at: int) -> bool:
@@ -237,8 +240,10 @@ def scan_js(text: str, path: str) -> list[Finding]:
         visible = file.sql_visible(arg, m.start())
         if name in _NEEDS_SQL and not visible:
             continue
-        if not visible and file.has_text(arg, m.start()) and not _DB_RECEIVER.search(
-            src[max(0, m.start() - 40) : m.start()]
+        if (
+            not visible
+            and file.has_text(arg, m.start())
+            and not _DB_RECEIVER.search(src[max(0, m.start() - 40) : m.start()])
         ):
             continue  # a visible non-SQL string (a shell command, a URL) into `.execute(`
         line = src.count("\n", 0, m.start()) + 1

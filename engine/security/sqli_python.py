@@ -15,21 +15,67 @@ from engine.security.finding import Finding, fingerprint
 
 # Methods whose first argument is SQL text whatever the receiver is called.
 _STRONG = frozenset(
-    {"execute", "executemany", "executescript", "raw", "read_sql", "read_sql_query",
-     "fetch", "fetchrow", "fetchval", "fetchmany", "exec_driver_sql", "copy_from_query",
-     "mogrify", "cursor", "prepare", "execute_sql", "raw_sql", "runQuery", "run_query"}
+    {
+        "execute",
+        "executemany",
+        "executescript",
+        "raw",
+        "read_sql",
+        "read_sql_query",
+        "fetch",
+        "fetchrow",
+        "fetchval",
+        "fetchmany",
+        "exec_driver_sql",
+        "copy_from_query",
+        "mogrify",
+        "cursor",
+        "prepare",
+        "execute_sql",
+        "raw_sql",
+        "runQuery",
+        "run_query",
+    }
 )
 # Plain functions / constructors that take SQL text.
 _FUNCS = frozenset({"text", "RawSQL", "read_sql", "read_sql_query", "literal_column"})
 # Query-builder methods that accept raw SQL fragments: only when the receiver looks like a query
 # or a connection, since `filter` and `run` mean many other things.
 _BUILDER = frozenset(
-    {"distinct", "having", "group_by", "order_by", "filter", "where", "extra", "run", "query",
-     "select_from", "join", "outerjoin", "exec", "sql"}
+    {
+        "distinct",
+        "having",
+        "group_by",
+        "order_by",
+        "filter",
+        "where",
+        "extra",
+        "run",
+        "query",
+        "select_from",
+        "join",
+        "outerjoin",
+        "exec",
+        "sql",
+    }
 )
 _DB_WORDS = ("query", "conn", "cursor", "cur", "db", "session", "engine", "sql", "pool", "con")
-_SQL_WORDS = ("select ", "insert ", "update ", "delete ", " from ", " where ", "create ",
-              "drop ", " into ", " values", "alter ", " join ", "order by", "group by")
+_SQL_WORDS = (
+    "select ",
+    "insert ",
+    "update ",
+    "delete ",
+    " from ",
+    " where ",
+    "create ",
+    "drop ",
+    " into ",
+    " values",
+    "alter ",
+    " join ",
+    "order by",
+    "group by",
+)
 
 
 def _chain_text(node: ast.AST) -> str:
@@ -63,6 +109,9 @@ class _Scope:
     def __init__(self) -> None:
         self.dynamic: dict[str, bool] = {}
         self.sql_text: dict[str, str] = {}
+        # `where, params = build_where(...)`: names returned beside the parameters they need.
+        self.paired: dict[str, set[str]] = {}
+        self.deps: dict[str, set[str]] = {}
 
     def is_static(self, node: ast.AST | None) -> bool:
         """A value fixed at the time of writing: literals and names bound to literals."""
@@ -71,9 +120,24 @@ class _Scope:
         if isinstance(node, ast.Constant):
             return True
         if isinstance(node, ast.JoinedStr):
-            return not any(isinstance(v, ast.FormattedValue) for v in node.values)
+            return all(
+                self.is_static(v.value) for v in node.values if isinstance(v, ast.FormattedValue)
+            )
         if isinstance(node, ast.Name):
-            return self.dynamic.get(node.id) is False
+            return self.dynamic.get(node.id) is False or node.id.isupper()
+        if isinstance(node, ast.Attribute):  # Model.FIELDS: a class constant, by convention
+            owner = node.value
+            return node.attr.isupper() and isinstance(owner, ast.Name) and owner.id[:1].isupper()
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name | ast.Attribute):
+            return self.is_static(node.value)  # COLUMNS[key]: a lookup in a constant table
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            return _stringish(node.left) or _stringish(node.right)  # "?" * n placeholders
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in _SAFE_CALLS
+        ):
+            return True
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Mod):
             return self.is_static(node.left) and self.is_static(node.right)
         if isinstance(node, ast.Tuple | ast.List):
@@ -98,11 +162,16 @@ class _Scope:
         if node is None:
             return False
         if isinstance(node, ast.JoinedStr):
-            return any(isinstance(v, ast.FormattedValue) for v in node.values)
+            return any(
+                isinstance(v, ast.FormattedValue) and not self.is_static(v.value)
+                for v in node.values
+            )
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Mod):
             if isinstance(node.op, ast.Add) and not (
-                _stringish(node.left) or _stringish(node.right)
-                or self.is_built(node.left) or self.is_built(node.right)
+                _stringish(node.left)
+                or _stringish(node.right)
+                or self.is_built(node.left)
+                or self.is_built(node.right)
             ):
                 return False
             if isinstance(node.op, ast.Mod) and not (
@@ -123,6 +192,18 @@ class _Scope:
         if not self.dynamic[name] and not self.is_static(value):
             self.dynamic.pop(name, None)  # unknown provenance: neither built nor constant
         self.sql_text[name] = _literal_text(value)
+        self.deps[name] = self.free_names(value)
+
+    def free_names(self, node: ast.AST) -> set[str]:
+        """Non-constant names a value is built from, through earlier assignments."""
+        if self.is_static(node):
+            return set()
+        if isinstance(node, ast.Name):
+            return set(self.deps.get(node.id, {node.id}))
+        out: set[str] = set()
+        for child in ast.iter_child_nodes(node):
+            out |= self.free_names(child)
+        return out
 
     def augment(self, name: str, value: ast.AST) -> None:
         before = self.dynamic.get(name)
@@ -177,6 +258,8 @@ def _is_sink(call: ast.Call, scope: _Scope, arg: ast.AST) -> bool:
     return False
 
 
+# Calls whose result can't carry SQL syntax (numbers, lengths).
+_SAFE_CALLS = frozenset({"int", "float", "len", "bool", "round", "abs", "min", "max"})
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
@@ -199,9 +282,11 @@ def _scan_scope(body: list[ast.stmt], path: str, findings: list[Finding], seen: 
     for node in _scope_nodes(body):
         if isinstance(node, ast.Call):
             events.append((node.lineno, node.col_offset, 0, node))
+        elif isinstance(node, ast.For | ast.AsyncFor):
+            events.append((node.lineno, node.col_offset, 1, node))
         elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
             events.append((node.end_lineno or node.lineno, node.end_col_offset or 0, 1, node))
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or isinstance(node, ast.ClassDef):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             _scan_scope(node.body, path, findings, seen)
     events.sort(key=lambda e: (e[0], e[1], e[2]))
     for _, _, kind, node in events:
@@ -213,12 +298,25 @@ def _scan_scope(body: list[ast.stmt], path: str, findings: list[Finding], seen: 
         if arg is None or node.lineno in seen:
             continue
         if isinstance(arg, ast.Dict):  # mysql-style {sql: ..., values: ...}
-            arg = next((v for k, v in zip(arg.keys, arg.values, strict=False)
-                        if isinstance(k, ast.Constant) and k.value == "sql"), arg)
-        if scope.is_built(arg) and _is_sink(node, scope, arg):
+            arg = next(
+                (
+                    v
+                    for k, v in zip(arg.keys, arg.values, strict=False)
+                    if isinstance(k, ast.Constant) and k.value == "sql"
+                ),
+                arg,
+            )
+        if (
+            scope.is_built(arg)
+            and _is_sink(node, scope, arg)
+            and not _paired_clause(scope, node, arg)
+        ):
             seen.add(node.lineno)
-            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(
-                node.func, "id", "call")
+            name = (
+                node.func.attr
+                if isinstance(node.func, ast.Attribute)
+                else getattr(node.func, "id", "call")
+            )
             findings.append(
                 Finding(
                     path=path,
@@ -235,11 +333,34 @@ def _scan_scope(body: list[ast.stmt], path: str, findings: list[Finding], seen: 
             )
 
 
+def _paired_clause(scope: _Scope, call: ast.Call, arg: ast.AST) -> bool:
+    """`db.query(f"... {where}", params)` where `where, params = helper(...)`: the helper built
+    a placeholder clause and handed back its values, the parameterised idiom in two steps."""
+    params = call.args[1] if len(call.args) > 1 else None
+    if not isinstance(params, ast.Name):
+        return False
+    names = scope.free_names(arg)
+    return bool(names) and all(params.id in scope.paired.get(n, ()) for n in names)
+
+
 def _apply_assignment(scope: _Scope, node: ast.AST) -> None:
-    if isinstance(node, ast.Assign):
+    if isinstance(node, ast.For | ast.AsyncFor):
+        # `for table in ("a", "b")`: the loop variable is as constant as the literal it walks.
+        if isinstance(node.target, ast.Name):
+            if isinstance(node.iter, ast.Tuple | ast.List | ast.Set) and scope.is_static(node.iter):
+                scope.dynamic[node.target.id] = False
+            else:
+                scope.dynamic.pop(node.target.id, None)
+    elif isinstance(node, ast.Assign):
         for target in node.targets:
             if isinstance(target, ast.Name):
                 scope.assign(target.id, node.value)
+                scope.paired.pop(target.id, None)
+            elif isinstance(target, ast.Tuple) and isinstance(node.value, ast.Call):
+                names = {e.id for e in target.elts if isinstance(e, ast.Name)}
+                for name in names:
+                    scope.dynamic.pop(name, None)
+                    scope.paired[name] = names - {name}
     elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
         scope.assign(node.target.id, node.value)
     elif (
