@@ -2,7 +2,8 @@
 
 Tests script what each model answers: a queue of replies per model (`200`, `429`, `529`,
 `500`, `401`, `400-long`), the default being 200 with usage. It records each request's
-arrival time, model and key so tests can check a retry waited as long as it was told.
+arrival time, model and key (`x-api-key`, or the bearer token newer SDKs send) so
+tests can check a retry waited as long as it was told.
 Bodies and headers follow the API: `{"type": "error", "error": {"type", "message"}}`,
 `retry-after` on 429, `request-id` on everything.
 """
@@ -74,15 +75,18 @@ class FakeAnthropic:
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.end_headers()
-                self.wfile.write(raw)
+                try:
+                    self.wfile.write(raw)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a cancelled request): nothing to tell it
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 model = str(body.get("model"))
-                script.seen.append(
-                    Seen(time.monotonic(), model, self.headers.get("x-api-key"), body)
-                )
+                auth = self.headers.get("authorization") or ""
+                key = self.headers.get("x-api-key") or auth.removeprefix("Bearer ") or None
+                script.seen.append(Seen(time.monotonic(), model, key, body))
                 if self.path.rstrip("/") != "/v1/messages":
                     self._send(
                         404,
@@ -123,7 +127,9 @@ class FakeAnthropic:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def __enter__(self) -> FakeAnthropic:
         self._thread.start()
