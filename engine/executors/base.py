@@ -23,7 +23,8 @@ class RunContext:
     env: Mapping[str, str]
     timeout: float | None  # seconds of running time (paused time doesn't count)
     on_line: Callable[[str, str], None]  # (stream, line)
-    on_spawn: Callable[[int], None] = lambda pgid: None  # a process group is now running
+    #: a process group is now running: (pgid, its start time in ticks, to tell pid reuse apart)
+    on_spawn: Callable[[int, int | None], None] = lambda pgid, pstart: None
     prompt: str | None = None
     model: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # plan/routing hints for agent backends

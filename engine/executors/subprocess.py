@@ -13,11 +13,13 @@ import os
 import signal
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from engine.executors.base import ControlSlot, Outcome, RunContext
 
 KILL_GRACE_S = 2.0
 MAX_LINE = 64 * 1024
+EXIT_POLL_S = 0.25
 
 
 class ProcessControl:
@@ -55,35 +57,108 @@ class ProcessControl:
         return now - started - paused
 
 
-async def _pump(reader: asyncio.StreamReader, stream: str, ctx: RunContext) -> None:
-    while True:
+class _LineReader:
+    """Reads a pipe fd through the loop's selector and hands out complete lines.
+
+    Lighter than a StreamReader transport per pipe: plans of many short tasks spawn thousands.
+    """
+
+    def __init__(self, fd: int, stream: str, ctx: RunContext, loop: asyncio.AbstractEventLoop):
+        self.fd, self.stream, self.ctx, self.loop = fd, stream, ctx, loop
+        self.buf = b""
+        self.closed: asyncio.Future[None] = loop.create_future()
+        os.set_blocking(fd, False)
+        loop.add_reader(fd, self._on_readable)
+
+    def _on_readable(self) -> None:
         try:
-            raw = await reader.readline()
-        except ValueError:  # a line longer than the limit: take what there is
-            raw = await reader.read(MAX_LINE)
-        if not raw:
+            chunk = os.read(self.fd, 65536)
+        except BlockingIOError:
             return
-        ctx.on_line(stream, raw.decode("utf-8", "replace").rstrip("\r\n"))
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.close()
+            return
+        data = self.buf + chunk
+        *lines, self.buf = data.split(b"\n")
+        if len(self.buf) > MAX_LINE:  # a runaway line: emit what we have
+            lines.append(self.buf)
+            self.buf = b""
+        for raw in lines:
+            self.ctx.on_line(self.stream, raw.decode("utf-8", "replace").rstrip("\r"))
+
+    def close(self) -> None:
+        if self.closed.done():
+            return
+        self.loop.remove_reader(self.fd)
+        if self.buf:
+            self.ctx.on_line(self.stream, self.buf.decode("utf-8", "replace").rstrip("\r"))
+            self.buf = b""
+        os.close(self.fd)
+        self.closed.set_result(None)
 
 
-async def _reader_for(pipe: object, loop: asyncio.AbstractEventLoop) -> asyncio.StreamReader:
-    reader = asyncio.StreamReader(limit=MAX_LINE, loop=loop)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop), pipe)
-    return reader
+async def _wait_exit(pid: int, readers: list[_LineReader]) -> tuple[int, object]:
+    """Wait for the child without a child watcher (we want its rusage from wait4).
+
+    Nearly every child closes its output by exiting, so wait for both pipes' EOF and reap at
+    once. A child whose pipes stay open (a background grandchild holds them) or that closed
+    them early is noticed by a 4 Hz non-blocking reap instead.
+    """
+    closed = [r.closed for r in readers]
+    while True:
+        done, _ = await asyncio.wait(closed, timeout=EXIT_POLL_S)
+        reaped, status, rusage = os.wait4(pid, os.WNOHANG)
+        if reaped:
+            return status, rusage
+        if len(done) == len(closed):  # pipes closed, process lingers: wait for it properly
+            closed = [asyncio.ensure_future(asyncio.sleep(EXIT_POLL_S))]
 
 
-async def _wait_exit(pid: int, loop: asyncio.AbstractEventLoop) -> tuple[int, object]:
-    """Wait for the child without a child watcher: a pidfd becomes readable when it exits."""
-    fd = os.pidfd_open(pid)
-    done = loop.create_future()
-    loop.add_reader(fd, lambda: done.done() or done.set_result(None))
+_DEVNULL: int | None = None
+_SPAWNER: ThreadPoolExecutor | None = None
+
+
+def _spawner() -> ThreadPoolExecutor:
+    """Spawning blocks until the child has exec'd; a few threads overlap those waits
+    (fork_exec releases the GIL), which is what lets many short tasks keep workers busy."""
+    global _SPAWNER
+    if _SPAWNER is None:
+        _SPAWNER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="br-spawn")
+    return _SPAWNER
+
+
+def proc_start_ticks(pid: int) -> int | None:
+    """The process' start time in clock ticks since boot: tells a pid apart from its reuse."""
     try:
-        await done
-    finally:
-        loop.remove_reader(fd)
-        os.close(fd)
-    _, status, rusage = os.wait4(pid, 0)
-    return status, rusage
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode()
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _spawn(ctx: RunContext, out_w: int, err_w: int) -> tuple[subprocess.Popen[bytes], int | None]:
+    proc = subprocess.Popen(
+        ctx.argv,  # type: ignore[arg-type]
+        stdin=_devnull(),
+        stdout=out_w,
+        stderr=err_w,
+        cwd=ctx.cwd,
+        env=ctx.env,
+        process_group=0,
+        close_fds=True,
+    )
+    return proc, proc_start_ticks(proc.pid)
+
+
+def _devnull() -> int:
+    """One /dev/null fd for every child's stdin, instead of an open() per spawn."""
+    global _DEVNULL
+    if _DEVNULL is None:
+        _DEVNULL = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    return _DEVNULL
 
 
 class SubprocessExecutor:
@@ -95,29 +170,26 @@ class SubprocessExecutor:
         assert ctx.argv, "subprocess executor needs argv"
         loop = asyncio.get_running_loop()
         started = time.monotonic()
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
         try:
-            proc = subprocess.Popen(
-                ctx.argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=ctx.cwd,
-                env=dict(ctx.env),
-                process_group=0,
-                close_fds=True,
-            )
+            proc, pstart = await loop.run_in_executor(_spawner(), _spawn, ctx, out_w, err_w)
         except OSError as exc:
-            return Outcome("failed", exit_code=None, reason=f"cannot start: {exc.strerror}")
+            os.close(out_r)
+            os.close(err_r)
+            what = exc.strerror or str(exc)
+            return Outcome("failed", exit_code=127, reason=f"cannot start {ctx.argv[0]}: {what}",
+                           retryable=False)  # fmt: skip
+        finally:
+            os.close(out_w)
+            os.close(err_w)
         pgid = proc.pid
         control = ProcessControl(pgid)
-        ctx.on_spawn(pgid)
+        ctx.on_spawn(pgid, pstart)
         slot.attach(control)
+        readers = [_LineReader(out_r, "stdout", ctx, loop), _LineReader(err_r, "stderr", ctx, loop)]
         try:
-            out, err = await asyncio.gather(
-                _reader_for(proc.stdout, loop), _reader_for(proc.stderr, loop)
-            )
-            pumps = asyncio.gather(_pump(out, "stdout", ctx), _pump(err, "stderr", ctx))
-            exit_task = asyncio.ensure_future(_wait_exit(proc.pid, loop))
+            exit_task = asyncio.ensure_future(_wait_exit(proc.pid, readers))
             status_reason: tuple[str, str | None] | None = None
             cancel_wait = asyncio.ensure_future(control.cancel_requested.wait())
             try:
@@ -148,17 +220,18 @@ class SubprocessExecutor:
             finally:
                 cancel_wait.cancel()
             status, rusage = await exit_task
-            # The group may have left children holding our pipes open; they die with the group.
-            control._signal(signal.SIGKILL)
-            try:
-                await asyncio.wait_for(pumps, timeout=1.0)
-            except TimeoutError:
-                pumps.cancel()
+            proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen mustn't poll
+            pending = [r.closed for r in readers if not r.closed.done()]
+            if pending:  # output still buffered, or a leftover child holds the pipe open
+                await asyncio.wait(pending, timeout=0.2)
+                if not all(r.closed.done() for r in readers):
+                    # Leftover children of the group hold our pipes open; they die with it.
+                    control._signal(signal.SIGKILL)
+                    await asyncio.wait([r.closed for r in readers], timeout=1.0)
         finally:
             slot.detach()
-            for pipe in (proc.stdout, proc.stderr):
-                if pipe is not None:
-                    pipe.close()
+            for r in readers:
+                r.close()
         wall = time.monotonic() - started
         code = os.waitstatus_to_exitcode(status)
         cpu = rusage.ru_utime + rusage.ru_stime  # type: ignore[attr-defined]

@@ -16,9 +16,9 @@ from typing import Any
 
 import sqlite_utils
 
+from engine.executors.subprocess import proc_start_ticks
 from engine.locks import HOST, pid_alive
 from engine.sessions.repo import SessionError, resolve_session
-from engine.sessions.runner import proc_start_ticks
 from engine.sessions.states import ACTIVE_SESSION, SessionStatus, TaskState
 from engine.store import Store, now_iso
 from engine.telemetry import Event, EventType

@@ -47,16 +47,6 @@ class RunnerOptions:
         return self.workers or os.cpu_count() or 2
 
 
-def proc_start_ticks(pid: int) -> int | None:
-    """The process' start time in clock ticks since boot: tells a pid apart from its reuse."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read().decode()
-        return int(stat.rsplit(")", 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 class SessionRunner:
     def __init__(
         self,
@@ -479,22 +469,33 @@ class SessionRunner:
         worker.status, worker.current_task = WorkerStatus.BUSY, tid
         worker.busy_since = time.monotonic()
         stamp = now_iso()
-        self.store.write(
-            [
-                (
-                    "UPDATE tasks SET state=?, attempts=?, worker_id=?,"
-                    " started_at=coalesce(started_at, ?) WHERE session_id=? AND id=?",
-                    (TaskState.RUNNING, attempt, worker.id, stamp, self.session_id, tid),
-                ),
-                (
-                    "INSERT INTO attempts (session_id, task_id, attempt, worker_id, started_at)"
-                    " VALUES (?,?,?,?,?)",
-                    (self.session_id, tid, attempt, worker.id, stamp),
-                ),
-            ],
-            [Event(EventType.TASK_STARTED, self.session_id, tid, worker.id,
-                   data={"attempt": attempt, "kind": spec.kind})],
-        )  # fmt: skip
+        started_event = Event(EventType.TASK_STARTED, self.session_id, tid, worker.id,
+                              data={"attempt": attempt, "kind": spec.kind})  # fmt: skip
+        start_ops = [
+            (
+                "UPDATE tasks SET state=?, attempts=?, worker_id=?,"
+                " started_at=coalesce(started_at, ?) WHERE session_id=? AND id=?",
+                (TaskState.RUNNING, attempt, worker.id, stamp, self.session_id, tid),
+            ),
+        ]
+        insert_attempt = (
+            "INSERT INTO attempts (session_id, task_id, attempt, worker_id, started_at, pid,"
+            " pstart) VALUES (?,?,?,?,?,?,?)"
+        )
+        started = False
+
+        def record_start(pgid: int | None, pstart: int | None = None) -> None:
+            """The start and the process group land in one commit: recovery needs the pid."""
+            nonlocal started
+            if started:
+                return
+            started = True
+            self.store.write(
+                [*start_ops,
+                 (insert_attempt, (self.session_id, tid, attempt, worker.id, stamp, pgid, pstart))],
+                [started_event],
+            )  # fmt: skip
+
         root = self._git_root(spec) if spec.files else None
         before = await asyncio.to_thread(git_changes.snapshot, root) if root else None
 
@@ -504,16 +505,8 @@ class SessionRunner:
 
             self.store.write(lines=[OutputLine(self.session_id, tid, attempt, stream, line)])
 
-        def on_spawn(pgid: int) -> None:
-            self.store.write(
-                [
-                    (
-                        "UPDATE attempts SET pid=?, pstart=? WHERE session_id=? AND task_id=?"
-                        " AND attempt=?",
-                        (pgid, proc_start_ticks(pgid), self.session_id, tid, attempt),
-                    )
-                ]
-            )
+        def on_spawn(pgid: int, pstart: int | None) -> None:
+            record_start(pgid, pstart)
 
         ctx = RunContext(
             session_id=self.session_id,
@@ -530,20 +523,16 @@ class SessionRunner:
             model=spec.model,
             extra={"complexity": spec.complexity, "files": list(spec.files), "task_env": spec.env},
         )
-        run = asyncio.ensure_future(self._executor_for(spec).run(ctx, slot))
         try:
-            while not run.done():
-                await asyncio.wait({run}, timeout=self.options.heartbeat_interval)
-                worker.beat()
+            outcome = await self._executor_for(spec).run(ctx, slot)
         except asyncio.CancelledError:
             # The worker itself is being torn down (lost or closing): stop the process group.
             slot.cancel()
-            run.cancel()
             raise
-        try:
-            outcome = run.result()
         except Exception as exc:
             outcome = Outcome("failed", reason=f"executor error: {exc!r}")
+        worker.beat()
+        record_start(None)  # an attempt that never spawned (agent refused, exec failed)
         worker.busy_s += time.monotonic() - (worker.busy_since or time.monotonic())
         worker.busy_since = None
         worker.status, worker.current_task = WorkerStatus.IDLE, None
@@ -819,6 +808,11 @@ class SessionRunner:
             ops += [self._worker_op(w, stamp) for w in self.pool.live()]
             self.store.write(ops)
             await self.pool.check()
+            for w in self.pool.live():  # a busy worker is alive while its process group is
+                slot = self.slots.get(w.current_task or "")
+                ctl = slot.current if slot else None
+                if ctl is not None and _group_alive(getattr(ctl, "pgid", None)):
+                    w.beat()
 
     async def _control_loop(self) -> None:
         while True:
@@ -843,6 +837,18 @@ class SessionRunner:
             await asyncio.sleep(self.options.lock_poll)
             if self.lock_waiting and not self.paused:
                 self._requeue_lock_waiters()
+
+
+def _group_alive(pgid: int | None) -> bool:
+    if pgid is None:
+        return True  # not a process (an API call): its own timeout bounds it
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _overlaps(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
