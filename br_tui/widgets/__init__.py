@@ -1,0 +1,1 @@
+"""Reusable widgets: tables that update in place, the top bar, the alerts light, logs."""

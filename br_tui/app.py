@@ -1,0 +1,386 @@
+"""The br-tui app: five screens over the engine, on number keys, with live updates.
+
+The app is a view. It starts plans and sends control verbs through `EngineHost` (on threads:
+control may block for seconds when another process owns the session), and it learns what
+happened from committed store batches (`Live`) plus a once-a-second look at the database for
+sessions other processes run. Everything it reads, it reads on a thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from br_tui.screens.base import LiveScreen
+from br_tui.screens.costs import CostsScreen
+from br_tui.screens.dialogs import KeysScreen, QuitScreen
+from br_tui.screens.feed import FeedScreen
+from br_tui.screens.live import ALL, Live
+from br_tui.screens.security import SecurityScreen
+from br_tui.screens.sessions import SessionsScreen
+from br_tui.screens.workers import WorkersScreen
+from br_tui.widgets.palette import with_semantic
+from br_tui.widgets.topbar import Totals
+from engine.host import EngineHost
+from engine.store import Store
+
+TICK_S = 0.05  # 20 Hz: engine changes are coalesced into at most this many refreshes
+REMOTE_S = 1.0  # how often to look for changes made by other processes
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class BrApp(App[str | None]):
+    """`store` is the project database; `host` runs this process' sessions."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "br-tui"
+    MODES = {
+        "sessions": SessionsScreen,
+        "workers": WorkersScreen,
+        "feed": FeedScreen,
+        "costs": CostsScreen,
+        "security": SecurityScreen,
+    }
+    DEFAULT_MODE = "sessions"
+
+    BINDINGS = [
+        Binding("1", "switch_mode('sessions')", "Sessions", id="app.sessions", show=False),
+        Binding("2", "switch_mode('workers')", "Workers", id="app.workers", show=False),
+        Binding("3", "switch_mode('feed')", "Feed", id="app.feed", show=False),
+        Binding("4", "switch_mode('costs')", "Costs", id="app.costs", show=False),
+        Binding("5", "switch_mode('security')", "Security", id="app.security", show=False),
+        Binding("question_mark", "keys", "Keys", id="app.keys"),
+        Binding("ctrl+t", "change_theme", "Theme", id="app.theme", show=False),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+    ]
+
+    totals: reactive[Totals] = reactive(Totals, always_update=True)
+    current_session: reactive[str | None] = reactive(None)
+
+    class Wake(Message):
+        """The engine did something a user is waiting to see."""
+
+    def __init__(
+        self,
+        store: Store,
+        host: EngineHost | None = None,
+        *,
+        project_root: Path | None = None,
+        clock: Clock | None = None,
+        started: Iterable[str] = (),
+        watch_files: bool = True,
+        theme: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.host = host if host is not None else EngineHost(store)
+        self.project_root = (project_root or Path.cwd()).resolve()
+        self.clock: Clock = clock or utc_now
+        self.started: list[str] = list(started)
+        self.watch_files = watch_files
+        self.live = Live(lambda: self.post_message(self.Wake()))
+        self._unsubscribe: Callable[[], None] | None = None
+        self._last_event_id: int | None = None
+        if theme:
+            self.theme = theme
+        if self.started:
+            self.current_session = self.started[-1]
+
+    # -- theme ---------------------------------------------------------------------------------
+
+    def get_css_variables(self) -> dict[str, str]:
+        variables = with_semantic(super().get_css_variables())
+        self.theme_variables = variables
+        return variables
+
+    def _theme_changed(self, _theme: object) -> None:
+        for screen in self._live_screens():
+            screen.restyle()
+
+    def _live_screens(self) -> list[LiveScreen]:
+        out = []
+        for stack in self._screen_stacks.values():
+            out += [s for s in stack if isinstance(s, LiveScreen)]
+        return out
+
+    # -- life ----------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._unsubscribe = self.store.subscribe(self.live.on_batch)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.set_interval(TICK_S, self._tick)
+        self.set_interval(REMOTE_S, self._look)
+        self._look()
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
+    def on_br_app_wake(self, _: Wake) -> None:
+        self._tick()
+
+    def _tick(self) -> None:
+        topics = self.live.take()
+        screen = self.screen
+        if isinstance(screen, LiveScreen):
+            if topics:
+                screen.request_refresh(topics)
+            screen.tick()
+        if topics & {"sessions", "alerts", "costs"}:
+            self._look(poll=False)
+
+    @work(thread=True, exit_on_error=False, group="totals", exclusive=True)
+    def _look(self, poll: bool = True) -> None:
+        """Totals for the top bar; and, once a second, whether another process changed things."""
+        totals, last = read_totals(self.store, self.project_root.name)
+        self.call_from_thread(self._set_totals, totals, last if poll else None)
+
+    def _set_totals(self, totals: Totals, last_event: int | None) -> None:
+        self.totals = totals
+        if last_event is not None:
+            if self._last_event_id is not None and last_event != self._last_event_id:
+                self.live.mark(ALL)
+            self._last_event_id = last_event
+
+    # -- engine verbs (on threads: they block) -------------------------------------------------
+
+    @work(thread=True, exit_on_error=False, group="control")
+    def control(self, session_id: str, action: str, arg: str | None = None) -> None:
+        try:
+            if action == "resume":
+                result = self.host.resume(session_id)
+            else:
+                result = self.host.control(session_id, action, arg)
+        except Exception as exc:  # SessionError etc.: one line for the user
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=4)
+        else:
+            self.call_from_thread(self.notify, f"{session_id}: {result}", timeout=2)
+        self.live.mark(ALL)
+        self.call_from_thread(self._tick)
+
+    def start_plan(self, path: Path, workers: int | None = None) -> str:
+        """Blocking (loads the plan, writes its rows): call from a thread."""
+        sid = self.host.start_plan(path, workers=workers)
+        self.started.append(sid)
+        self.call_from_thread(setattr, self, "current_session", sid)
+        self.call_from_thread(self.notify, f"started session {sid} from {path.name}", timeout=3)
+        self.live.mark(ALL)
+        return sid
+
+    @work(thread=True, exit_on_error=False, group="control")
+    def cleanup_finished(self) -> None:
+        from engine.sessions import cleanup
+
+        rows = cleanup(self.store, 0.0)
+        self.call_from_thread(self.notify, f"deleted {len(rows)} finished session(s)")
+        self.live.mark(ALL)
+
+    # -- keys ----------------------------------------------------------------------------------
+
+    def _all_bindings(self, screen: Screen[Any]) -> list[tuple[str, Binding, str]]:
+        """(where, binding, namespace) for the app's keys and the screen's."""
+        out = [("app", b, "app") for b in self.BINDINGS if isinstance(b, Binding)]
+        label = getattr(screen, "LABEL", "") or type(screen).__name__
+        out += [
+            (label, b, "screen") for b in getattr(screen, "BINDINGS", []) if isinstance(b, Binding)
+        ]
+        return out
+
+    def action_keys(self) -> None:
+        screen = self.screen
+        rows = [
+            (where, self.get_key_display(b), b.description or b.action, b.id or "")
+            for where, b, _ in self._all_bindings(screen)
+        ]
+        self.push_screen(KeysScreen(rows))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for where, b, ns in self._all_bindings(screen):
+            if not b.description or b.action in ("quit", "change_theme"):
+                continue
+            target = self if ns == "app" else screen
+
+            def run(action: str = b.action, target: Any = target) -> Any:
+                return self.run_action(action, target)
+
+            yield SystemCommand(
+                f"{b.description}" + (f" ({where})" if ns == "screen" else ""),
+                f"key {self.get_key_display(b)} · {b.id}",
+                run,
+            )
+
+    async def action_quit(self) -> None:
+        running = self.host.running()
+        if not running:
+            self.exit(None)
+            return
+
+        def chosen(mode: str | None) -> None:
+            if mode:
+                self.exit(mode)
+
+        self.push_screen(QuitScreen(len(running)), chosen)
+
+
+# -- reading totals (thread) -------------------------------------------------------------------
+
+
+def read_totals(store: Store, project: str) -> tuple[Totals, int | None]:
+    rows = store.query(
+        "SELECT status, count(*) AS n, sum(total) AS t,"
+        " sum(succeeded + failed + cancelled) AS d, sum(failed) AS f"
+        " FROM sessions GROUP BY status"
+    )
+    by = {r["status"]: r for r in rows}
+    active = [by[s] for s in ("running", "paused") if s in by] or list(by.values())
+    cost = None
+    if store.query("SELECT 1 FROM sqlite_master WHERE name='agent_calls'"):
+        from engine.routing import total_spend
+
+        cost = total_spend(store, period="day")
+    alerts, known = read_alerts(store)
+    last = store.query("SELECT max(id) AS m FROM events")[0]["m"]
+    return (
+        Totals(
+            project=project,
+            running=by.get("running", {}).get("n", 0),
+            paused=by.get("paused", {}).get("n", 0),
+            sessions=sum(r["n"] for r in rows),
+            done=sum(r["d"] or 0 for r in active),
+            total=sum(r["t"] or 0 for r in active),
+            failed=sum(r["f"] or 0 for r in active),
+            cost_usd=cost,
+            alerts=tuple(alerts),
+            alerts_known=known,
+        ),
+        last,
+    )
+
+
+def read_alerts(store: Store) -> tuple[list[str], bool]:
+    """Active alerts: telemetry's own answer when it has one, else raised minus cleared events."""
+    try:
+        from engine.telemetry import active_alerts  # type: ignore[attr-defined]
+    except ImportError:
+        active_alerts = None
+    if active_alerts is not None:
+        return [_alert_text(a) for a in active_alerts(store)], True
+    rows = store.query(
+        "SELECT type, data FROM events WHERE type IN ('alert.raised', 'alert.cleared') ORDER BY id"
+    )
+    live: dict[str, str] = {}
+    for r in rows:
+        data = json.loads(r["data"] or "{}")
+        key = str(data.get("id") or data.get("name") or data.get("alert") or data.get("rule"))
+        if r["type"] == "alert.raised":
+            live[key] = str(data.get("message") or data.get("name") or key)
+        else:
+            live.pop(key, None)
+    return list(live.values()), True
+
+
+def _alert_text(alert: Any) -> str:
+    if isinstance(alert, dict):
+        return str(alert.get("message") or alert.get("name") or alert)
+    return str(getattr(alert, "message", None) or getattr(alert, "name", None) or alert)
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="br-tui", description="Run build plans in parallel, live.")
+    p.add_argument("plan", nargs="?", help="a plan file to start as a new session")
+    p.add_argument("--workers", type=int, help="parallel workers for the new session")
+    p.add_argument("--db", help="database path (default $BR_DB or ./.buildrunner/br.db)")
+    p.add_argument("--theme", help="a Textual theme name (ctrl+t picks one in the app)")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    """Open the app on the database (starting PLAN if given); print a summary on the way out."""
+    from engine.plan import PlanError
+    from engine.store import StoreError, resolve_db_path
+
+    args = build_parser().parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        print("br-tui: --workers must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        store = Store(resolve_db_path(args.db))
+    except StoreError as exc:
+        print(f"br-tui: {exc}", file=sys.stderr)
+        return 2
+    host = EngineHost(store)
+    started: list[str] = []
+    try:
+        if args.plan:
+            started.append(host.start_plan(args.plan, workers=args.workers))
+    except PlanError as exc:
+        print(f"br-tui: {exc}", file=sys.stderr)
+        host.shutdown("cancel")
+        store.close()
+        return 2
+    app = BrApp(store, host, started=started, theme=args.theme)
+    began = utc_now().isoformat()
+    mode = None
+    try:
+        mode = app.run()
+    finally:
+        running = host.running()
+        how = mode or "pause"  # the app died without asking: keep the work resumable
+        if running:
+            verb = {"detach": "leaving running", "pause": "pausing", "cancel": "cancelling"}[how]
+            print(f"br-tui: {verb} {len(running)} session(s)…", file=sys.stderr)
+        host.shutdown(how)
+        print(exit_summary(store, app.started, began, detached=running if how == "detach" else []))
+        store.close()
+    return 0
+
+
+def exit_summary(store: Store, started: list[str], since: str, detached: list[str]) -> str:
+    """What ran while the app was open: the sessions it started, and any that ran meanwhile."""
+    from br_tui.headless import run_summary
+
+    ids = list(dict.fromkeys(started))
+    ids += [
+        r["id"]
+        for r in store.query(
+            "SELECT id FROM sessions WHERE coalesce(ended_at, '') >= ? OR status IN"
+            " ('running', 'paused') ORDER BY created_at",
+            (since,),
+        )
+        if r["id"] not in ids
+    ]
+    if not ids:
+        return "br-tui: nothing ran"
+    out = []
+    for sid in ids:
+        rows = store.query("SELECT * FROM sessions WHERE id=?", (sid,))
+        if rows:
+            out.append(run_summary(store, rows[0]))
+    if detached:
+        out.append(
+            "still running in the background: "
+            + ", ".join(detached)
+            + " (br-tui status ID; logs in .buildrunner/logs/)"
+        )
+    return "\n".join(out)

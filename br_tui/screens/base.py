@@ -1,0 +1,98 @@
+"""What every screen shares: the top bar, the footer, and refreshing off the UI loop.
+
+A screen says what to read (`load`, on a thread: SQLite blocks) and how to show it (`show`, on
+the UI loop). Refreshes never overlap: a request made while one is in flight is folded into
+one more pass when it lands, so a burst of engine events costs at most two reads.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from br_tui.screens.live import ALL
+from br_tui.widgets.topbar import TopBar
+
+if TYPE_CHECKING:
+    from br_tui.app import BrApp
+
+
+class LiveScreen(Screen[None]):
+    """A top-level screen (one per mode) that shows engine state."""
+
+    LABEL = ""
+    #: Topics whose change makes this screen re-read.
+    TOPICS: frozenset[str] = ALL
+    #: Re-read at least this often (s), for things no event announces (heartbeat ages).
+    PERIOD: float | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._inflight = False
+        self._again: set[str] = set()
+        self.loads = 0
+
+    @property
+    def br(self) -> BrApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(self.LABEL)
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        if self.PERIOD:
+            self.set_interval(self.PERIOD, lambda: self.request_refresh(ALL))
+
+    def on_screen_resume(self) -> None:
+        self.request_refresh(ALL)
+
+    def request_refresh(self, topics: frozenset[str] = ALL) -> None:
+        if not (topics & self.TOPICS) or not self.is_mounted:
+            return
+        if self._inflight:
+            self._again |= topics
+            return
+        self._inflight = True
+        self._load(frozenset(topics))
+
+    @work(thread=True, exit_on_error=False, group="load")
+    def _load(self, topics: frozenset[str]) -> None:
+        try:
+            data = self.load(topics)
+        except Exception as exc:  # the database is busy or gone: say so, keep going
+            self.app.call_from_thread(self._landed, None, exc)
+            return
+        self.app.call_from_thread(self._landed, data, None)
+
+    def _landed(self, data: Any, error: BaseException | None) -> None:
+        self._inflight = False
+        self.loads += 1
+        if error is not None:
+            self.notify(f"could not read the database: {error}", severity="error", timeout=4)
+        elif self.is_mounted:
+            self.show(data)
+        if self._again:
+            again, self._again = frozenset(self._again), set()
+            self.request_refresh(again)
+
+    def load(self, topics: frozenset[str]) -> Any:
+        """Read what the screen shows. Runs on a thread: no widgets here."""
+        return None
+
+    def show(self, data: Any) -> None:
+        """Put freshly read data on screen, touching only what changed."""
+
+    def tick(self) -> None:
+        """Called by the app 20 times a second while this screen is shown (keep it cheap)."""
+
+    def restyle(self) -> None:
+        """The theme changed: redraw what carries semantic colours."""

@@ -1,0 +1,280 @@
+"""Costs: estimate a task description as you type (level, reasons, model, price); spend by
+model, session and day; a plot of daily spend; the current session's budget gauges.
+
+Estimation is the routing engine's own pure function (tens of microseconds), so it runs on
+each keystroke; everything that reads `agent_calls` runs on a thread.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Sparkline, Static
+
+from br_tui.screens.base import LiveScreen
+from br_tui.screens.live import COSTS, SESSIONS
+from br_tui.widgets.fmt import money
+from br_tui.widgets.gauge import BudgetGauge
+from br_tui.widgets.live_table import Col, LiveTable
+from br_tui.widgets.palette import colour
+
+PLOT_DAYS = 30
+
+
+@dataclass(slots=True)
+class CostsData:
+    available: str | None  # None, or why routing can't be shown
+    models: Any = None
+    by_model: list[dict[str, Any]] = field(default_factory=list)
+    by_session: list[dict[str, Any]] = field(default_factory=list)
+    by_day: list[dict[str, Any]] = field(default_factory=list)
+    budgets: list[Any] = field(default_factory=list)
+    budget_session: str | None = None
+
+
+def _money_cell(v: float | None) -> Text:
+    return Text(money(v), justify="right")
+
+
+class CostsScreen(LiveScreen):
+    LABEL = "Costs"
+    TOPICS = frozenset({COSTS, SESSIONS})
+
+    BINDINGS = [
+        Binding("e", "describe", "Estimate", id="costs.describe"),
+        Binding("escape", "leave_input", "Tables", id="costs.tables", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._models: Any = None
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="estimate-box"):
+            yield Input(
+                placeholder="describe a task to estimate its level, model and price…", id="describe"
+            )
+            yield Static("", id="estimate")
+        yield Static("", id="plot-title", classes="pane-title")
+        yield Sparkline([], id="plot")
+        yield Static("", id="budgets-title", classes="pane-title")
+        yield Vertical(id="budgets")
+        with Horizontal(id="spend"):
+            self.by_model = LiveTable(
+                [
+                    Col("key", "MODEL", 18),
+                    Col("calls", "CALLS", 6),
+                    Col("tokens", "TOKENS in/out", 15),
+                    Col("cost", "COST", 9, _money_cell),
+                ],
+                id="by-model",
+                cursor_type="none",
+            )
+            self.by_session = LiveTable(
+                [
+                    Col("key", "SESSION", 9),
+                    Col("calls", "CALLS", 6),
+                    Col("cost", "COST", 9, _money_cell),
+                ],
+                id="by-session",
+                cursor_type="none",
+            )
+            self.by_day = LiveTable(
+                [
+                    Col("key", "DAY", 10),
+                    Col("calls", "CALLS", 6),
+                    Col("cost", "COST", 9, _money_cell),
+                ],
+                id="by-day",
+                cursor_type="none",
+            )
+            yield self.by_model
+            yield self.by_session
+            yield self.by_day
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.by_model.focus()  # number keys stay screen keys until `e` focuses the input
+        self._estimate("")
+
+    # -- live estimate -------------------------------------------------------------------------
+
+    @on(Input.Changed, "#describe")
+    def _changed(self, event: Input.Changed) -> None:
+        self._estimate(event.value)
+
+    def _estimate(self, text: str) -> None:
+        out = self.query_one("#estimate", Static)
+        muted = colour(self.app, "br-muted")
+        if self._models is None:
+            out.update(Text("loading the model table…", muted))
+            return
+        if not text.strip():
+            out.update(
+                Text(
+                    "type a task description: level, reasons, model and estimated "
+                    "cost update as you type",
+                    muted,
+                )
+            )
+            return
+        from engine.routing import estimate, select_model
+
+        est = estimate(text)
+        sel = select_model(est.level, self._models, prompt=text)
+        t = Text()
+        t.append("level ", muted)
+        t.append(est.level, "bold " + colour(self.app, _LEVEL_COLOUR.get(est.level, "br-ok")))
+        t.append(f" (score {est.score:.2f})   ", muted)
+        t.append("model ", muted)
+        t.append(sel.model, "bold")
+        t.append(f" [{sel.tier}]   ", muted)
+        t.append("est. ", muted)
+        t.append(
+            money(sel.estimated_cost_usd)
+            if sel.estimated_cost_usd is not None
+            else "price unknown",
+            "bold",
+        )
+        t.append(f"  (~{sel.input_tokens:,} in / {sel.output_tokens:,} out tokens)\n", muted)
+        t.append("why: ", muted)
+        t.append("; ".join(est.reasons) or "no strong signals")
+        t.append(f"\nroute: {sel.reason}", muted)
+        out.update(t)
+
+    # -- spend ---------------------------------------------------------------------------------
+
+    def load(self, topics: frozenset[str]) -> CostsData:
+        try:
+            from engine.routing import Budgets, budget_status, load_models, spend_by
+        except ImportError as exc:
+            return CostsData(f"routing is not available yet ({exc})")
+        store = self.br.store
+        models = self._models or load_models()
+        now = self.br.clock()
+        data = CostsData(
+            None,
+            models,
+            spend_by(store, "model"),
+            spend_by(store, "session")[:50],
+            spend_by(store, "day", now=now),
+        )
+        sid = self.br.current_session
+        rows = store.query(
+            "SELECT id, config FROM sessions WHERE id=? OR ? IS NULL"
+            " ORDER BY created_at DESC LIMIT 1",
+            (sid, sid),
+        )
+        if rows:
+            try:
+                budgets = Budgets.from_config(json.loads(rows[0]["config"] or "{}").get("budget"))
+            except ValueError:
+                budgets = Budgets()
+            data.budgets = budget_status(store, budgets, session_id=rows[0]["id"], now=now)
+            data.budget_session = rows[0]["id"]
+        return data
+
+    def show(self, data: CostsData) -> None:
+        muted = colour(self.app, "br-muted")
+        if data.available is not None:
+            self.query_one("#estimate", Static).update(Text(data.available, muted))
+            return
+        first = self._models is None
+        self._models = data.models
+        if first:
+            self._estimate(self.query_one("#describe", Input).value)
+
+        def tokens(r: dict[str, Any]) -> str:
+            return f"{_short(r['input_tokens'])}/{_short(r['output_tokens'])}"
+
+        self.by_model.sync(
+            {r["key"]: (r["key"], r["calls"], tokens(r), r["cost_usd"]) for r in data.by_model}
+        )
+        self.by_session.sync(
+            {r["key"]: (r["key"], r["calls"], r["cost_usd"]) for r in data.by_session}
+        )
+        days = sorted(data.by_day, key=lambda r: r["key"], reverse=True)
+        self.by_day.sync({r["key"]: (r["key"], r["calls"], r["cost_usd"]) for r in days})
+        self._plot(data.by_day)
+        self._budgets(data)
+
+    def _plot(self, by_day: list[dict[str, Any]]) -> None:
+        muted = colour(self.app, "br-muted")
+        spent = {r["key"]: float(r["cost_usd"] or 0.0) for r in by_day}
+        today = self.br.clock().date()
+        series = [
+            spent.get((today - timedelta(days=d)).isoformat(), 0.0)
+            for d in range(PLOT_DAYS - 1, -1, -1)
+        ]
+        self.query_one("#plot", Sparkline).data = series
+        title = Text("daily spend, last 30 days", "bold")
+        title.append(
+            f"   max {money(max(series))}/day · total {money(sum(series))}"
+            if any(series)
+            else "   no agent calls recorded yet",
+            muted,
+        )
+        self.query_one("#plot-title", Static).update(title)
+
+    def _budgets(self, data: CostsData) -> None:
+        box = self.query_one("#budgets", Vertical)
+        title = Text("budgets", "bold")
+        muted = colour(self.app, "br-muted")
+        if data.budget_session:
+            title.append(f" · session {data.budget_session}", muted)
+        if not data.budgets:
+            title.append(
+                "   none set (a plan's [budget] table: session_usd, daily_usd, monthly_usd)", muted
+            )
+        self.query_one("#budgets-title", Static).update(title)
+        have = {g.budget: g for g in box.query(BudgetGauge)}
+        want = [b.name for b in data.budgets]
+        if list(have) != want:
+            box.remove_children()
+            box.mount_all([BudgetGauge(name) for name in want])
+            self.call_after_refresh(self._fill_gauges, data.budgets)
+        else:
+            self._fill_gauges(data.budgets)
+
+    def _fill_gauges(self, budgets: list[Any]) -> None:
+        gauges = {g.budget: g for g in self.query(BudgetGauge)}
+        for b in budgets:
+            if b.name in gauges:
+                gauges[b.name].set(b.spent_usd, b.limit_usd, b.state)
+
+    # -- keys ----------------------------------------------------------------------------------
+
+    def action_describe(self) -> None:
+        self.query_one("#describe", Input).focus()
+
+    def action_leave_input(self) -> None:
+        self.by_model.focus()
+
+    def restyle(self) -> None:
+        self._estimate(self.query_one("#describe", Input).value)
+        self.request_refresh()
+
+
+_LEVEL_COLOUR = {
+    "simple": "br-ok",
+    "moderate": "br-running",
+    "complex": "br-warn",
+    "critical": "br-error",
+}
+
+
+def _short(n: int | None) -> str:
+    n = int(n or 0)
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f}M"
+    if n >= 1000:
+        return f"{n / 1e3:.0f}k"
+    return str(n)

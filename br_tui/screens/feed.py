@@ -1,0 +1,352 @@
+"""Feed: the session's tasks on the left, the highlighted task's output streaming on the right,
+and the event log below it.
+
+Output of a task this process runs arrives from the store subscription (only the watched
+task's lines are kept, in a bounded deque); a task run by another process is followed by
+reading new rows of `output` a few times a second. Both views are capped, so memory is flat
+however long a task prints. `f` follow, `/` search (`n` / `N` next / previous), `v` cycles the
+event log's minimum level, `s` cycles sessions, `x` cancels the highlighted task.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Input, Log, Static
+
+from br_tui.screens.base import LiveScreen
+from br_tui.screens.live import EVENTS, SESSIONS, TASKS
+from br_tui.widgets.fmt import duration, elapsed
+from br_tui.widgets.live_table import Col, LiveTable
+from br_tui.widgets.palette import colour, state_text
+from br_tui.widgets.stream_log import StreamLog
+
+TAIL = 1000  # lines read back from the database when a task is picked
+OUTPUT_CAP = 5000  # lines kept on screen per watched task
+EVENT_CAP = 1000
+LEVELS = ("debug", "info", "warning", "error", "critical")
+REMOTE_POLL_TICKS = 5  # 20 Hz ticks between reads of another process' output (4 Hz)
+
+
+@dataclass(slots=True)
+class FeedData:
+    session: dict[str, Any] | None
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    session_ids: list[str] = field(default_factory=list)
+
+
+class FeedScreen(LiveScreen):
+    LABEL = "Feed"
+    TOPICS = frozenset({TASKS, EVENTS, SESSIONS})
+
+    BINDINGS = [
+        Binding("f", "follow", "Follow", id="feed.follow"),
+        Binding("slash", "search", "Search", id="feed.search", key_display="/"),
+        Binding("n", "find(False)", "Next match", id="feed.next", show=False),
+        Binding("N", "find(True)", "Prev match", id="feed.prev", show=False),
+        Binding("v", "level", "Level", id="feed.level"),
+        Binding("s", "next_session", "Session", id="feed.session"),
+        Binding("x", "cancel_task", "Cancel task", id="feed.cancel_task"),
+        Binding("escape", "close_search", "Close search", id="feed.close_search", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.session_id: str | None = None
+        self.watching: tuple[str, str] | None = None
+        self.last_seq = 0
+        self.min_level = "info"
+        self.needle = ""
+        self._event_cursor = 0
+        self._ticks = 0
+        self._loading_output = False
+        self._events: list[dict[str, Any]] = []
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="feed-main"):
+            self.tasks = LiveTable(
+                [
+                    Col("task", "TASK", 20),
+                    Col("state", "STATE", 9, lambda s: state_text(self.app, s)),
+                    Col("time", "TIME", 7, lambda s: Text(duration(s))),
+                ],
+                id="feed-tasks",
+            )
+            yield self.tasks
+            with Vertical(id="feed-right"):
+                yield Static("", id="output-title", classes="pane-title")
+                self.output = StreamLog(max_lines=OUTPUT_CAP, id="output")
+                yield self.output
+                yield Input(
+                    placeholder="search output (enter: next, esc: close)",
+                    id="search",
+                    classes="-hidden",
+                )
+                yield Static("", id="events-title", classes="pane-title")
+                self.events = Log(max_lines=EVENT_CAP, id="events")
+                yield self.events
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.tasks.focus()
+        self._title()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def load(self, topics: frozenset[str]) -> FeedData:
+        store = self.br.store
+        ids = [
+            r["id"]
+            for r in store.query(
+                "SELECT id FROM sessions ORDER BY created_at DESC, rowid DESC LIMIT 50"
+            )
+        ]
+        sid = self.br.current_session or self.session_id
+        if sid is None:
+            rows = store.query(
+                "SELECT id FROM sessions ORDER BY (status IN ('running','paused')) DESC,"
+                " created_at DESC, rowid DESC LIMIT 1"
+            )
+            sid = rows[0]["id"] if rows else None
+        if sid is None:
+            return FeedData(None)
+        session = store.query("SELECT * FROM sessions WHERE id=?", (sid,))
+        if not session:
+            return FeedData(None)
+        tasks = store.query(
+            "SELECT id, state, started_at, ended_at, duration_s FROM tasks WHERE session_id=?"
+            " ORDER BY (state='running') DESC, (state IN ('failed','retrying')) DESC, seq",
+            (sid,),
+        )
+        if self._event_cursor == 0:  # first read: the recent past, not the whole history
+            events = store.query(
+                "SELECT * FROM (SELECT id, ts, type, level, task_id, worker_id, data FROM events"
+                " WHERE session_id=? ORDER BY id DESC LIMIT ?) ORDER BY id",
+                (sid, EVENT_CAP),
+            )
+        else:
+            events = store.query(
+                "SELECT id, ts, type, level, task_id, worker_id, data FROM events"
+                " WHERE session_id=? AND id>? ORDER BY id LIMIT ?",
+                (sid, self._event_cursor, EVENT_CAP),
+            )
+        return FeedData(session[0], tasks, events, ids)
+
+    def show(self, data: FeedData) -> None:
+        if data.session is None:
+            self.query_one("#output-title", Static).update(
+                Text("no sessions yet — press 1 then n to start one", colour(self.app, "br-muted"))
+            )
+            return
+        sid = data.session["id"]
+        self._session_ids = data.session_ids
+        if sid != self.session_id:
+            self.session_id = sid
+            self._event_cursor = 0
+            self._events.clear()
+            self.events.clear()
+        self.session_status = data.session["status"]
+        now = self.br.clock()
+        self.tasks.sync(
+            {
+                t["id"]: (
+                    t["id"],
+                    t["state"],
+                    t["duration_s"]
+                    if t["duration_s"] is not None
+                    else elapsed(t["started_at"], t["ended_at"], now),
+                )
+                for t in data.tasks
+            }
+        )
+        if data.events:
+            self._event_cursor = data.events[-1]["id"]
+            self._events = (self._events + data.events)[-EVENT_CAP:]
+            self.events.write_lines(
+                [self._event_line(e) for e in data.events if self._level_ok(e["level"])]
+            )
+        if self.watching is None or self.watching[0] != sid:
+            key = self.tasks.cursor_key
+            if key is not None:
+                self._watch(sid, key)
+        self._title()
+
+    # -- output --------------------------------------------------------------------------------
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table is self.tasks and self.session_id and event.row_key.value:
+            self._watch(self.session_id, str(event.row_key.value))
+
+    def _watch(self, sid: str, tid: str) -> None:
+        if self.watching == (sid, tid):
+            return
+        self.watching = (sid, tid)
+        self.br.live.watch = (sid, tid)
+        self.br.live.drain_lines()
+        self.output.reset()
+        self.last_seq = 0
+        self._read_output(sid, tid, True)
+        self._title()
+
+    def _read_output(self, sid: str, tid: str, first: bool) -> None:
+        if self._loading_output:
+            return
+        self._loading_output = True
+        self.run_worker(
+            lambda: self._fetch(sid, tid, first), thread=True, exit_on_error=False, group="output"
+        )
+
+    def _fetch(self, sid: str, tid: str, first: bool) -> None:
+        store = self.br.store
+        if first:
+            rows = store.query(
+                "SELECT * FROM (SELECT seq, line FROM output WHERE session_id=? AND task_id=?"
+                " ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+                (sid, tid, TAIL),
+            )
+        else:
+            rows = store.query(
+                "SELECT seq, line FROM output WHERE session_id=? AND task_id=? AND seq>?"
+                " ORDER BY seq LIMIT ?",
+                (sid, tid, self.last_seq, OUTPUT_CAP),
+            )
+        self.app.call_from_thread(self._got_output, sid, tid, rows)
+
+    def _got_output(self, sid: str, tid: str, rows: list[dict[str, Any]]) -> None:
+        self._loading_output = False
+        if self.watching != (sid, tid):
+            return
+        fresh = [r["line"] for r in rows if r["seq"] > self.last_seq]
+        if rows:
+            self.last_seq = max(self.last_seq, rows[-1]["seq"])
+        self.output.append(fresh)
+        self._title()
+
+    def tick(self) -> None:
+        """Drain streamed lines (20 Hz); follow another process' task by reading new rows."""
+        lines = self.br.live.drain_lines()
+        if lines and self.watching is not None:
+            sid, tid = self.watching
+            fresh = [
+                ln.line
+                for ln in lines
+                if ln.session_id == sid and ln.task_id == tid and ln.seq > self.last_seq
+            ]
+            if fresh:
+                self.last_seq = max(ln.seq for ln in lines if ln.task_id == tid)
+                self.output.append(fresh)
+        self._ticks += 1
+        if (
+            self.watching is not None
+            and self._ticks % REMOTE_POLL_TICKS == 0
+            and self.watching[0] not in self.br.host.runners
+        ):
+            self._read_output(*self.watching, False)
+        if self._ticks % 20 == 0:
+            self._title()
+
+    def on_screen_suspend(self) -> None:
+        self.br.live.watch = None  # nobody is looking: don't collect lines
+
+    def on_screen_resume(self) -> None:
+        if self.watching is not None:
+            self.br.live.watch = self.watching
+            self._read_output(*self.watching, False)
+        super().on_screen_resume()
+
+    # -- titles, events ------------------------------------------------------------------------
+
+    def _title(self) -> None:
+        muted = colour(self.app, "br-muted")
+        t = Text()
+        if self.watching:
+            t.append(f"output · {self.watching[1]}", "bold")
+            t.append(f"  {len(self.output.lines)} lines shown", muted)
+            t.append(
+                "  following" if self.output.follow else "  paused (f follows)",
+                colour(self.app, "br-ok" if self.output.follow else "br-warn"),
+            )
+            if self.needle:
+                t.append(f"  /{self.needle}", colour(self.app, "br-running"))
+        else:
+            t.append("output · pick a task", muted)
+        self.query_one("#output-title", Static).update(t)
+        e = Text()
+        e.append("events", "bold")
+        if self.session_id:
+            e.append(f" · session {self.session_id}", muted)
+        e.append(f"  level ≥ {self.min_level} (v)", muted)
+        self.query_one("#events-title", Static).update(e)
+
+    def _level_ok(self, level: str) -> bool:
+        return LEVELS.index(level) >= LEVELS.index(self.min_level) if level in LEVELS else True
+
+    @staticmethod
+    def _event_line(e: dict[str, Any]) -> str:
+        data = json.loads(e["data"] or "{}")
+        detail = " ".join(f"{k}={v}" for k, v in list(data.items())[:4])
+        who = " ".join(x for x in (e["task_id"], e["worker_id"]) if x)
+        return f"{e['ts'][11:19]} {e['level'][:4].upper():4} {e['type']:<17} {who} {detail}"
+
+    # -- keys ----------------------------------------------------------------------------------
+
+    def action_follow(self) -> None:
+        self.output.follow = not self.output.follow
+        self._title()
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.remove_class("-hidden")
+        box.focus()
+
+    def action_close_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.add_class("-hidden")
+        self.tasks.focus()
+
+    @on(Input.Submitted, "#search")
+    def _searched(self, event: Input.Submitted) -> None:
+        self.needle = event.value
+        self.action_find(False)
+
+    def action_find(self, backwards: bool) -> None:
+        found = self.output.find(self.needle, backwards=backwards)
+        if self.needle and found is None:
+            self.notify(f"'{self.needle}' not in the shown output", timeout=2)
+        elif found:
+            self.notify(f"line {found[0] + 1} ({found[1]} matches)", timeout=1.5)
+        self._title()
+
+    def action_level(self) -> None:
+        self.min_level = LEVELS[(LEVELS.index(self.min_level) + 1) % 4]
+        self.events.clear()
+        self.events.write_lines(
+            [self._event_line(e) for e in self._events if self._level_ok(e["level"])]
+        )
+        self._title()
+
+    def action_next_session(self) -> None:
+        ids = getattr(self, "_session_ids", [])
+        if not ids:
+            return
+        at = ids.index(self.session_id) + 1 if self.session_id in ids else 0
+        self.session_id = None
+        self.br.current_session = ids[at % len(ids)]
+        self.watching = None
+        self.request_refresh()
+
+    def action_cancel_task(self) -> None:
+        if self.watching:
+            self.br.control(self.watching[0], "cancel_task", self.watching[1])
+
+    def restyle(self) -> None:
+        self.tasks.restyle()
+        self._title()

@@ -1,0 +1,112 @@
+"""The bridge from the store's writer thread to the UI loop.
+
+The store calls `on_batch` on its writer thread after each commit. That must stay cheap and
+must never touch widgets, so it only records *what kind* of thing changed (topics) and keeps
+the lines of the one task the Feed is watching in a bounded deque. The app drains both on a
+20 Hz timer and refreshes the visible screen once per tick, however many events arrived.
+Events that a user is waiting to see (a pause, a cancel, a scale) also post a wake-up so the
+screen doesn't wait for the next tick.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+
+from engine.store import Batch
+from engine.telemetry import EventType, OutputLine
+
+SESSIONS, TASKS, WORKERS, EVENTS, COSTS, ALERTS = (
+    "sessions",
+    "tasks",
+    "workers",
+    "events",
+    "costs",
+    "alerts",
+)
+ALL: frozenset[str] = frozenset({SESSIONS, TASKS, WORKERS, EVENTS, COSTS, ALERTS})
+
+_TOPICS: dict[str, frozenset[str]] = {
+    "session": frozenset({SESSIONS, TASKS, WORKERS, EVENTS}),
+    "task": frozenset({SESSIONS, TASKS, WORKERS, EVENTS}),
+    "worker": frozenset({WORKERS, EVENTS}),
+    "agent": frozenset({COSTS, EVENTS}),
+    "routing": frozenset({COSTS, EVENTS}),
+    "budget": frozenset({COSTS, EVENTS, ALERTS}),
+    "alert": frozenset({ALERTS, EVENTS}),
+}
+
+#: What a user just asked for with a key: show it without waiting for the next tick.
+URGENT = frozenset(
+    {
+        EventType.SESSION_STARTED,
+        EventType.SESSION_PAUSED,
+        EventType.SESSION_RESUMED,
+        EventType.SESSION_CANCELLED,
+        EventType.SESSION_COMPLETED,
+        EventType.SESSION_FAILED,
+        EventType.WORKER_SCALED,
+        EventType.CONTROL_RECEIVED,
+        EventType.SESSION_CREATED,
+    }
+)
+
+
+class Live:
+    """Thread-safe inbox of changes; `watch` names the task whose lines are kept."""
+
+    def __init__(self, wake: Callable[[], None], max_lines: int = 5000) -> None:
+        self._wake = wake
+        self._lock = threading.Lock()
+        self._topics: set[str] = set()
+        self._woken = False
+        self.watch: tuple[str, str] | None = None
+        self.lines: deque[OutputLine] = deque(maxlen=max_lines)
+        self.lines_seen = 0  # every streamed line, watched or not (the bench reads it)
+
+    def on_batch(self, batch: Batch) -> None:
+        """Runs on the store's writer thread: record, never render."""
+        if batch.lines:
+            self.lines_seen += len(batch.lines)
+            watch = self.watch
+            if watch is not None:
+                sid, tid = watch
+                self.lines.extend(
+                    ln for ln in batch.lines if ln.task_id == tid and ln.session_id == sid
+                )
+        if not batch.events:
+            return
+        urgent = False
+        topics: set[str] = set()
+        for ev in batch.events:
+            topics |= _TOPICS.get(str(ev.type).split(".", 1)[0], {EVENTS})
+            urgent = urgent or ev.type in URGENT
+        with self._lock:
+            self._topics |= topics
+            wake = urgent and not self._woken
+            if wake:
+                self._woken = True
+        if wake:
+            self._wake()
+
+    def mark(self, topics: frozenset[str] = ALL) -> None:
+        with self._lock:
+            self._topics |= topics
+
+    def take(self) -> frozenset[str]:
+        """The topics changed since the last call (UI loop)."""
+        with self._lock:
+            topics = frozenset(self._topics)
+            self._topics.clear()
+            self._woken = False
+        return topics
+
+    def drain_lines(self) -> list[OutputLine]:
+        out: list[OutputLine] = []
+        pop = self.lines.popleft
+        try:
+            while True:
+                out.append(pop())
+        except IndexError:
+            return out

@@ -1,0 +1,148 @@
+"""Workers: the pools of the active sessions — status, current task, done / failed, heartbeat
+age, utilization — with each session's target size and queue depth. `+` / `-` scale the pool of
+the highlighted worker's session (or the current session)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from br_tui.screens.base import LiveScreen
+from br_tui.screens.live import SESSIONS, WORKERS
+from br_tui.widgets.fmt import ago, elapsed
+from br_tui.widgets.live_table import Col, LiveTable
+from br_tui.widgets.palette import colour, state_text
+
+
+@dataclass(slots=True)
+class PoolsData:
+    sessions: list[dict[str, Any]]
+    workers: list[dict[str, Any]]
+
+
+class WorkersScreen(LiveScreen):
+    LABEL = "Workers"
+    TOPICS = frozenset({WORKERS, SESSIONS})
+    PERIOD = 1.0  # heartbeats are written without events: their age is read on a timer
+
+    BINDINGS = [
+        Binding("plus,equals_sign", "scale(1)", "+1 worker", id="workers.add", key_display="+"),
+        Binding("minus", "scale(-1)", "-1 worker", id="workers.remove", key_display="-"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="pools", classes="pane-title")
+        self.table = LiveTable(
+            [
+                Col("worker", "WORKER", 7),
+                Col("session", "SESSION", 9),
+                Col("status", "STATUS", 8, lambda s: state_text(self.app, s)),
+                Col("task", "CURRENT TASK", 24),
+                Col("done", "DONE", 5),
+                Col("failed", "FAIL", 5),
+                Col("beat", "HEARTBEAT", 10),
+                Col("util", "UTIL", 5, lambda u: Text("-" if u is None else f"{u:4.0%}")),
+            ],
+            id="workers-table",
+        )
+        yield self.table
+
+    def load(self, topics: frozenset[str]) -> PoolsData:
+        store = self.br.store
+        sessions = store.query(
+            "SELECT s.id, s.name, s.status, s.workers, s.owner_pid,"
+            " (SELECT count(*) FROM tasks t WHERE t.session_id=s.id"
+            "   AND t.state IN ('queued','waiting_lock','retrying')) AS queued,"
+            " (SELECT count(*) FROM tasks t WHERE t.session_id=s.id AND t.state='running')"
+            "   AS running"
+            " FROM sessions s WHERE s.status IN ('running','paused')"
+            " ORDER BY s.created_at DESC LIMIT 20"
+        )
+        if not sessions:  # nothing runs: show the latest session's (offline) pool
+            sessions = store.query(
+                "SELECT id, name, status, workers, owner_pid, 0 AS queued, 0 AS running"
+                " FROM sessions ORDER BY created_at DESC, rowid DESC LIMIT 1"
+            )
+        ids = [s["id"] for s in sessions]
+        workers: list[dict[str, Any]] = []
+        if ids:
+            marks = ",".join("?" * len(ids))
+            workers = store.query(
+                "SELECT w.*, t.started_at AS task_started FROM workers w LEFT JOIN tasks t"
+                " ON t.session_id=w.session_id AND t.id=w.current_task"
+                f" WHERE w.session_id IN ({marks})"
+                " ORDER BY w.session_id, CAST(substr(w.id, 2) AS INTEGER), w.id",
+                ids,
+            )
+        return PoolsData(sessions, workers)
+
+    def show(self, data: PoolsData) -> None:
+        now = self.br.clock()
+        self._sessions = {s["id"]: s for s in data.sessions}
+        rows: dict[str, tuple[Any, ...]] = {}
+        for w in data.workers:
+            alive = elapsed(w["started_at"], w["heartbeat_at"], now)
+            busy = w["busy_s"] + (
+                elapsed(w["task_started"], w["heartbeat_at"], now) or 0.0
+                if w["status"] == "busy"
+                else 0.0
+            )
+            util = min(1.0, busy / alive) if alive else None
+            rows[f"{w['session_id']}/{w['id']}"] = (
+                w["id"],
+                w["session_id"],
+                w["status"],
+                w["current_task"] or "-",
+                w["done"],
+                w["failed"],
+                ago(w["heartbeat_at"], now) if w["status"] != "offline" else "-",
+                util,
+            )
+        self.table.sync(rows)
+        muted = colour(self.app, "br-muted")
+        line = Text()
+        for s in data.sessions:
+            live = sum(
+                1 for w in data.workers if w["session_id"] == s["id"] and w["status"] != "offline"
+            )
+            if line:
+                line.append("   ")
+            line.append(f"{s['id']} ", "bold")
+            line.append_text(state_text(self.app, s["status"]))
+            line.append(
+                f"  target {self._target(s)} · live {live} · running {s['running']}"
+                f" · queue {s['queued']}",
+                muted,
+            )
+        if not data.sessions:
+            line = Text("no sessions yet — press 1 then n to start one from a plan", muted)
+        self.query_one("#pools", Static).update(line)
+
+    def _target(self, s: dict[str, Any]) -> int:
+        runner = self.br.host.runners.get(s["id"])
+        return runner.pool.target if runner is not None else int(s["workers"] or 0)
+
+    def _session(self) -> dict[str, Any] | None:
+        key = self.table.cursor_key
+        sessions = getattr(self, "_sessions", {})
+        if key:
+            return sessions.get(key.split("/", 1)[0])
+        if self.br.current_session in sessions:
+            return sessions[self.br.current_session]
+        return next(iter(sessions.values()), None)
+
+    def action_scale(self, delta: int) -> None:
+        s = self._session()
+        if s is None or s["status"] not in ("running", "paused"):
+            self.notify("no running session to scale", severity="warning")
+            return
+        target = max(1, self._target(s) + delta)
+        self.br.control(s["id"], "scale", str(target))
+
+    def restyle(self) -> None:
+        self.table.restyle()

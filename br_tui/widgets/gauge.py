@@ -1,0 +1,41 @@
+"""A budget gauge: name, a bar of spent / limit, and the amounts, coloured by state."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Label, ProgressBar, Static
+
+from br_tui.widgets.palette import colour, state_text
+
+
+class BudgetGauge(Horizontal):
+    DEFAULT_CSS = """
+    BudgetGauge { height: 1; }
+    BudgetGauge > Label { width: 9; }
+    BudgetGauge > ProgressBar { width: auto; }
+    BudgetGauge > Static { width: 1fr; padding: 0 1; }
+    BudgetGauge.-soft Bar > .bar--bar { color: $warning; }
+    BudgetGauge.-exhausted Bar > .bar--bar, BudgetGauge.-exhausted Bar > .bar--complete {
+        color: $error;
+    }
+    """
+
+    def __init__(self, name: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.budget = name
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.budget)
+        yield ProgressBar(total=1.0, show_eta=False, show_percentage=True)
+        yield Static("")
+
+    def set(self, spent: float, limit: float, state: str) -> None:
+        bar = self.query_one(ProgressBar)
+        bar.update(total=max(limit, 1e-9), progress=min(spent, limit))
+        for s in ("ok", "soft", "exhausted"):
+            self.set_class(s == state, f"-{s}")
+        text = Text(f"${spent:,.2f} of ${limit:,.2f}  ", colour(self.app, "br-muted"))
+        text.append_text(state_text(self.app, state))
+        self.query_one(Static).update(text)
