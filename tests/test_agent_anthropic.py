@@ -126,3 +126,38 @@ async def test_missing_key_is_an_authentication_failure(store, api, monkeypatch)
     assert outcome.status == "failed" and outcome.retryable is False
     assert "no Anthropic API key" in outcome.reason
     assert api.script.seen == []
+
+
+async def test_model_assisted_estimate_and_its_fallback(store, api, monkeypatch):
+    from engine.routing.assist import assisted_estimate
+
+    class Reply:
+        def __init__(self, text):
+            self.content = [type("B", (), {"type": "text", "text": text})()]
+            self.usage = type("U", (), {"input_tokens": 300, "output_tokens": 2})()
+
+    class Client:
+        def __init__(self, answer):
+            self.answer = answer
+            self.messages = self
+
+        async def create(self, **kw):
+            if isinstance(self.answer, Exception):
+                raise self.answer
+            return Reply(self.answer)
+
+    text = "Fix the typo in README.md"
+    got = await assisted_estimate(text, None, client=Client("Complex."), model="m")
+    assert got.estimate.level == "complex" and "model m says complex" in got.estimate.reasons[0]
+    for answer in ("no idea", RuntimeError("boom")):
+        got = await assisted_estimate(text, None, client=Client(answer), model="m")
+        assert got.estimate.level == "simple" and got.error  # the heuristic answered
+
+    # through the executor, against the local API: the estimate call is recorded and priced
+    executor, ctx, _ = run(store, api)
+    executor.settings.estimator = "model"
+    outcome = await executor.run(ctx, ControlSlot())
+    assert outcome.status == "succeeded"
+    first, second = calls(store)
+    assert first["routing_reason"] == "complexity estimate" and first["model"] == "claude-haiku-5-5"
+    assert first["cost_usd"] > 0 and second["call_no"] == 1

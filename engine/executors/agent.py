@@ -27,7 +27,7 @@ from engine.executors.base import ControlSlot, Outcome, RunContext
 from engine.routing import failures
 from engine.routing.budgets import Budgets, budget_status
 from engine.routing.costs import CallRecord
-from engine.routing.estimate import LEVELS, estimate
+from engine.routing.estimate import LEVELS, Estimate, estimate
 from engine.routing.models import ModelTable, load_models
 from engine.routing.select import Selection, fallback_after, select_model
 from engine.store.db import now_iso
@@ -51,6 +51,8 @@ class AgentSettings:
     max_tokens: int = 8192
     system: str | None = None
     request_timeout_s: float = 600.0
+    estimator: str = "heuristic"  # "model": ask the fast model first (Anthropic API key needed)
+    estimator_model: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -64,6 +66,8 @@ class AgentSettings:
         if "latency" in raw:
             values["prefer_fast"] = str(raw.pop("latency")) in ("fast", "low")
         settings = cls(backend=backend, extra=raw, **values)
+        if settings.estimator not in ("heuristic", "model"):
+            raise ValueError('[agent] estimator must be "heuristic" or "model"')
         if settings.max_retries < 0 or settings.backoff_base_s < 0:
             raise ValueError("[agent] max_retries and backoff_base_s must be >= 0")
         return settings
@@ -165,13 +169,17 @@ class AgentExecutor:
         self._lock = asyncio.Lock()
         self._pending_usd = 0.0  # estimates of calls in flight, not yet recorded
         self._announced: set[tuple[str, str, str]] = set()  # (kind, session, budget)
+        self._assist_clients: dict[tuple[str, str | None], Any] = {}
 
     # -- the attempt -------------------------------------------------------------------------
 
     async def run(self, ctx: RunContext, slot: ControlSlot) -> Outcome:
         prompt = ctx.prompt or ""
         extra = ctx.extra or {}
-        est = estimate(prompt, extra.get("files") or None)
+        files = extra.get("files") or None
+        est = estimate(prompt, files)
+        if self.settings.estimator == "model" and not extra.get("complexity") and not ctx.model:
+            est = await self._assisted(ctx, prompt, files, est)
         level = extra.get("complexity") or est.level
         if level not in LEVELS:
             return Outcome("failed", reason=f"unknown complexity {level!r}", retryable=False)
@@ -301,6 +309,42 @@ class AgentExecutor:
                 **common,
             )
 
+    async def _assisted(
+        self, ctx: RunContext, prompt: str, files: Any, heuristic: Estimate
+    ) -> Estimate:
+        """Ask the fast model for the level; any failure (no key, no SDK, an error, a strange
+        answer) keeps the heuristic. The call is recorded and counts against the budgets."""
+        import os
+
+        from engine.executors.agent_anthropic import find_api_key
+        from engine.routing.assist import assisted_estimate
+
+        key = find_api_key(ctx.env)
+        if not key:
+            return heuristic
+        try:
+            import anthropic
+        except ImportError:
+            return heuristic
+        base_url = ctx.env.get("ANTHROPIC_BASE_URL") or os.environ.get("ANTHROPIC_BASE_URL")
+        client = self._assist_clients.get((key, base_url))
+        if client is None:
+            client = anthropic.AsyncAnthropic(api_key=key, base_url=base_url, max_retries=0)
+            self._assist_clients[(key, base_url)] = client
+        fast = self.table.in_tier("fast")
+        model = self.settings.estimator_model or (fast[0].name if fast else "claude-haiku-5-5")
+        got = await assisted_estimate(prompt, files, client=client, model=model)
+        if got.usage is not None or got.error:
+            status = "succeeded" if got.error is None else "failed"
+            result = CallResult(status, usage=got.usage, error=got.error)
+            info = self.table.lookup(model)
+            cost, source = call_cost(result, info, self.table)
+            self._record(
+                ctx, result, model, got.estimate.level, got.estimate.score,
+                "complexity estimate", 0, cost, source, backend="anthropic",
+            )  # fmt: skip
+        return got.estimate
+
     # -- recording and events ----------------------------------------------------------------
 
     def _record(
@@ -314,6 +358,8 @@ class AgentExecutor:
         call_no: int,
         cost: float | None,
         source: str,
+        *,
+        backend: str | None = None,
     ) -> None:
         usage = result.usage
         info = self.table.lookup(model)
@@ -326,7 +372,7 @@ class AgentExecutor:
             task_id=ctx.task_id,
             attempt=ctx.attempt,
             call_no=call_no,
-            backend=self.backend.name,
+            backend=backend or self.backend.name,
             model=model,
             tier=info.tier if info.known_prices else None,
             level=level,
