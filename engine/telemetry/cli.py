@@ -1,0 +1,255 @@
+"""`br-tui telemetry ...`: summary, events, alerts, performance, export, prune.
+
+Same conventions as every headless verb: `--json` for machine-readable output on stdout, `--db`
+(else $BR_DB, else ./.buildrunner/br.db), one line on stderr for errors; exit 0 ok, 2 usage or
+database error. Everything printed comes from masked rows and is masked again on the way out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from engine.security.masking import redact
+from engine.store import Store, StoreError, connect, open_db, resolve_db_path
+from engine.telemetry import metrics
+from engine.telemetry.alerts import active_alerts, alert_history
+from engine.telemetry.events import Level
+from engine.telemetry.export import export_events, iter_events
+from engine.telemetry.rollups import ATTEMPTS, prune, rollup, rollup_rows
+from engine.telemetry.timeparse import parse_duration, since_iso
+
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _level(text: str) -> Level:
+    try:
+        return Level(text.lower())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"unknown level {text!r} ({', '.join(lv.value for lv in Level)})"
+        ) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="br-tui telemetry", description="Events, metrics, alerts and export.")
+    common = _Parser(add_help=False)
+    common.add_argument("--db", help="database path (default $BR_DB or ./.buildrunner/br.db)")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    sub = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    s = sub.add_parser("summary", parents=[common], help="outcomes, latency, cost, errors")
+    s.add_argument("--since", type=_duration, help="only the last DURATION (e.g. 1h, 7d)")
+    s.add_argument("--session", help="one session id")
+    filters = _Parser(add_help=False)
+    filters.add_argument("--type", help="event type, or a family such as 'task'")
+    filters.add_argument("--session", help="session id or id prefix")
+    filters.add_argument("--since", type=_duration, help="only the last DURATION (e.g. 1h)")
+    filters.add_argument("--level", type=_level, help="this level or more severe")
+    e = sub.add_parser("events", parents=[common, filters], help="list events, newest last")
+    e.add_argument("--limit", type=int, default=100, help="at most N, the newest (default 100)")
+    a = sub.add_parser("alerts", parents=[common], help="open alerts and their history")
+    a.add_argument("--level", type=_level, help="this level or more severe")
+    a.add_argument("--limit", type=int, default=50)
+    pf = sub.add_parser("performance", parents=[common], help="latency, resources, workers")
+    pf.add_argument("--hours", type=float, default=24.0, help="window in hours (default 24)")
+    x = sub.add_parser("export", parents=[common, filters], help="write events to .csv / .jsonl")
+    x.add_argument("file")
+    pr = sub.add_parser("prune", parents=[common], help="roll up, then delete old raw events")
+    pr.add_argument("--older-than", type=_duration, required=True, help="e.g. 30d")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    path = resolve_db_path(args.db)
+    try:
+        if not path.is_file():
+            raise StoreError(f"{path}: no database here (run a plan first, or pass --db)")
+        return VERBS[args.verb](path, args)
+    except (StoreError, UsageError, ValueError, OSError) as exc:
+        print(f"br-tui telemetry: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _reader(path: Path):
+    open_db(path).close()  # bring the schema up to date (adds telemetry tables to old files)
+    return connect(path, readonly=True)
+
+
+def _emit(args: argparse.Namespace, obj: Any, text: str) -> None:
+    print(redact(json.dumps(obj, default=str)) if args.json else redact(text))
+
+
+def _fmt(v: Any, unit: str = "") -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3g}{unit}" if abs(v) < 1000 else f"{v:,.0f}{unit}"
+    return f"{v}{unit}"
+
+
+def _lat_line(lat: dict[str, Any] | None) -> str:
+    if not lat:
+        return "-"
+    return (
+        f"p50 {_fmt(lat['p50'], 's')}  p95 {_fmt(lat['p95'], 's')}  p99 {_fmt(lat['p99'], 's')}"
+        f"  max {_fmt(lat['max'], 's')}  (n={lat['n']})"
+    )
+
+
+def cmd_summary(path: Path, args: argparse.Namespace) -> int:
+    db = _reader(path)
+    since = since_iso(args.since) if args.since else None
+    obj = metrics.summary(db, since=since, session_id=args.session)
+    obj["alerts_open"] = len(active_alerts(db))
+    t = obj["tasks"]
+    rate = f"{t['success_rate']:.1%}" if t["success_rate"] is not None else "-"
+    errs = ", ".join(f"{e['source']}/{e['class']} {e['n']}" for e in obj["errors"][:6]) or "-"
+    cost = f"${obj['cost_usd']:.4f}" if obj["cost_usd"] is not None else "-"
+    text = (
+        f"tasks: {t['succeeded']} succeeded, {t['failed']} failed, {t['timed_out']} timed out,"
+        f" {t['cancelled']} cancelled   success rate {rate}"
+        f"   throughput {_fmt(t['throughput_per_min'])}/min\n"
+        f"latency: {_lat_line(obj['latency_s'])}\n"
+        f"cost: {cost}   errors: {errs}\n"
+        f"events: {obj['events']['total']}   open alerts: {obj['alerts_open']}"
+    )
+    _emit(args, obj, text)
+    return EXIT_OK
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "type": args.type,
+        "session": args.session,
+        "since": since_iso(args.since) if args.since else None,
+        "min_level": args.level,
+    }
+
+
+def cmd_events(path: Path, args: argparse.Namespace) -> int:
+    db = _reader(path)
+    found = list(iter_events(db, **_filters(args), limit=args.limit, newest_first=True))
+    found.reverse()
+    lines = [
+        f"{e['ts'][:23]}  {e['level']:<8} {e['type']:<18} {e['session_id'] or '-':<9}"
+        f" {e['task_id'] or '-':<16} {json.dumps(e['data'], sort_keys=True)}"
+        for e in found
+    ]
+    _emit(args, found, "\n".join(lines) if lines else "no events")
+    return EXIT_OK
+
+
+def cmd_alerts(path: Path, args: argparse.Namespace) -> int:
+    db = _reader(path)
+    active = active_alerts(db, min_level=args.level)
+    history = alert_history(db, min_level=args.level, limit=args.limit)
+    lines = [f"open ({len(active)}):"]
+    lines += [f"  {a['level']:<8} {a['message']}  since {a['raised_at'][:19]}" for a in active]
+    lines.append("history:")
+    lines += [
+        f"  {a['peak_level']:<8} {a['key']:<32} {a['raised_at'][:19]} -> "
+        f"{(a['cleared_at'] or 'open')[:19]}  {a['message']}"
+        for a in history
+    ]
+    _emit(args, {"active": active, "history": history}, "\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_performance(path: Path, args: argparse.Namespace) -> int:
+    if args.hours <= 0:
+        raise UsageError("--hours must be positive")
+    since = since_iso(args.hours * 3600)
+    with Store(path) as store:
+        rollup(store)
+        db = store.reader
+        hourly = rollup_rows(db, "hour", since=since[:13] + ":00:00+00:00", type=ATTEMPTS)
+        obj = {
+            "hours": args.hours,
+            "latency_s": (metrics.latency(db, "all", since=since) or [None])[0],
+            "latency_by_hour": hourly,
+            "latency_by_model": metrics.latency(db, "model", since=since),
+            "slowest_tasks": metrics.latency(db, "task", since=since, limit=10),
+            "resources": metrics.resources(db, since=since),
+            "workers": metrics.worker_utilization(db, since=since),
+            "queue_depth": metrics.queue_depth(db, bucket="hour", since=since),
+            "queue_now": metrics.queue_now(db),
+            "cost_by_model": metrics.cost(db, "model", since=since),
+        }
+    res = obj["resources"]
+    lines = [
+        f"last {args.hours:g} h   latency: {_lat_line(obj['latency_s'])}",
+        f"attempts {res['attempts']}   wall {_fmt(res['wall_s'], 's')}"
+        f"   cpu {_fmt(res['cpu_s'], 's')}   peak rss {_fmt(res['peak_rss_kb'], ' kB')}",
+        "by hour:",
+        *(
+            f"  {h['bucket'][:13]}  n={h['lat_n']:<6} p50 {_fmt(h['lat_p50'], 's')}"
+            f"  p95 {_fmt(h['lat_p95'], 's')}  max {_fmt(h['lat_max'], 's')}"
+            for h in hourly
+        ),
+        "slowest tasks (p95):",
+        *(f"  {t['key']:<24} {_lat_line(t)}" for t in obj["slowest_tasks"]),
+        "workers:",
+        *(
+            f"  {w['session_id']}  {w['workers']} workers  utilization"
+            f" {_fmt(w['utilization'])}  busy {_fmt(w['busy_s'], 's')}"
+            for w in obj["workers"][:10]
+        ),
+        f"queue now: {obj['queue_now']}",
+    ]
+    _emit(args, obj, "\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_export(path: Path, args: argparse.Namespace) -> int:
+    db = _reader(path)
+    n = export_events(db, args.file, **_filters(args))
+    _emit(args, {"file": args.file, "events": n}, f"wrote {n} events to {args.file}")
+    return EXIT_OK
+
+
+def cmd_prune(path: Path, args: argparse.Namespace) -> int:
+    with Store(path) as store:
+        result = prune(store, args.older_than)
+    _emit(
+        args,
+        result,
+        f"deleted {result['deleted']} events before {result['cutoff']}"
+        f" (rollups kept; {result['rollup_rows']} rollup rows refreshed)",
+    )
+    return EXIT_OK
+
+
+VERBS = {
+    "summary": cmd_summary,
+    "events": cmd_events,
+    "alerts": cmd_alerts,
+    "performance": cmd_performance,
+    "export": cmd_export,
+    "prune": cmd_prune,
+}
