@@ -84,7 +84,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str]) -> int:
     """Entry point for `br-tui --scan ARGS` (argv is what follows `--scan`)."""
-    args = _scan_parser().parse_args(argv)
+    try:
+        args = _scan_parser().parse_args(argv)
+    except SystemExit as exc:  # usage error or --help: return the code, don't exit the caller
+        return int(exc.code or 0)
     try:
         return _run(args)
     except KeyboardInterrupt:
@@ -99,7 +102,10 @@ def hooks_main(argv: list[str]) -> int:
     p = _Parser(prog="br-tui hooks", description="Manage the git pre-commit hook.")
     p.add_argument("action", choices=("install", "uninstall"))
     p.add_argument("--repo", default=".", help="repository (default: current directory)")
-    args = p.parse_args(argv)
+    try:
+        args = p.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
     from engine.security.hooks import install_hook, uninstall_hook
 
     try:

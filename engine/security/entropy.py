@@ -8,9 +8,9 @@ classes, no placeholder words, no long runs or alphabet sequences, not a code re
 from __future__ import annotations
 
 import math
-from itertools import pairwise
 import re
 from collections import Counter
+from itertools import pairwise
 
 # Words that mark a value as a stand-in rather than a credential.
 _PLACEHOLDER_WORDS = (
@@ -64,6 +64,9 @@ _WEAK_WORDS = (
     "sample",
     "todo",
 )
+_TRAILING_DIGITS = re.compile(r"([A-Za-z]+)\d{0,3}")
+_KWARG = re.compile(r"[A-Za-z_]\w*=[A-Za-z_][\w.]*")
+_LONG_RUN = re.compile(r"(.)\1{15,}")
 _RANDOM_RUN = re.compile(r"[A-Za-z0-9+/]{16,}")
 _TEMPLATE_START = ("$", "%", "#{", "@", "{{", "<", "&", "*", "~/", "/", "./", "../", "\\")
 _CODE_REF = re.compile(r"[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)+|[A-Za-z_]\w*\(\)?")
@@ -134,9 +137,17 @@ def looks_random(value: str, min_len: int = 8, *, allow_uuid: bool = True) -> bo
     code_ref = _CODE_REF.fullmatch(value) and sum(c.isdigit() for c in value) <= 3
     if code_ref or _WORDS.fullmatch(value):
         return False
-    if value.isalpha() and _CAMEL.fullmatch(value):
-        return False
-    if _longest_run(value) >= max(5, n // 4) or _longest_sequence(value) >= 6:
+    word_part = _TRAILING_DIGITS.fullmatch(value)
+    if word_part and _CAMEL.fullmatch(word_part.group(1)):
+        return False  # flexSwitchCheckDefault0, getToken: identifiers, not generated
+    if _KWARG.fullmatch(value):
+        return False  # raising=False, show=True: a keyword argument read as a value
+    if "/" in value and max(len(p) for p in re.split(r"[/\-_.]", value)) < 10:
+        return False  # a path or a slug: s-1a2b/refactor-cli
+    if n > 64:  # long values: the C-speed checks below decide; skip the per-character loops
+        if _LONG_RUN.search(value):
+            return False
+    elif _longest_run(value) >= max(5, n // 4) or _longest_sequence(value) >= 6:
         return False
     classes = sum(
         (

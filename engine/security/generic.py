@@ -46,11 +46,11 @@ def find_keyword_values(
         if m is None:
             continue
         value = m.group("val").rstrip(_TRAIL)
+        last_end = m.end()  # keywords inside a value already read are not read again: linear
         strong = _STRONG_SEP.search(m.group("sep")) is not None
         if looks_random(value, 8 if strong else 16):
             start = m.start("val")
-            last_end = start + len(value)
-            yield start, last_end, value
+            yield start, start + len(value), value
 
 
 # A value right after `=`, `:`, `,`, `(` or an opening quote, made of token characters only.
@@ -106,8 +106,13 @@ def find_context_free(text: str) -> Iterator[tuple[int, int, str]]:
         if len(value) < 16 or not _strictly_random(value):
             continue
         start = m.start("val")
+        end = start + len(value)
+        if text[end : end + 4].lstrip("\"'` ").startswith("+") or text[
+            max(0, m.start() - 3) : m.start()
+        ].rstrip().endswith("+"):
+            continue  # "ghp_" + "..." : split on purpose, a test fixture built at run time
         line_start = text.rfind("\n", 0, start) + 1
         before = text[max(line_start, start - 80) : start].lower()
         if any(word in before for word in _NOT_SECRET_NAMES):
             continue
-        yield start, start + len(value), value
+        yield start, end, value

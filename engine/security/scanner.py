@@ -25,12 +25,16 @@ from engine.security.sources import (
 
 PY_EXT = (".py", ".pyw", ".pyi")
 JS_EXT = (".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts")
+# In a file's first lines, marks a whole file of deliberate fake secrets (scanner test suites).
+FILE_MARKER = "br:allow-file"
 _SQL_HINTS = ("execute", "query", "raw", "sql", "fetch", "text(", ".run(", "cursor", "filter")
 
 
 def scan_text(text: str, path: str = "<text>", config: ScanConfig | None = None) -> list[Finding]:
     """Secrets everywhere, SQL injection in Python and JS/TS; allow comments honoured."""
     config = config or ScanConfig()
+    if FILE_MARKER in text[:2000]:
+        return []
     findings: list[Finding] = []
     if config.secrets:
         findings += scan_secrets(text, path, config.ruleset())

@@ -55,6 +55,8 @@ def _valid(rule: Rule, value: str) -> bool:
         )
     # "token": a vendor prefix then a generated body; the body carries the randomness.
     parts = value.replace("-", "_").split("_")
+    if parts[0].lower().startswith(("sha", "md5")):
+        return False  # subresource integrity (sha384-...), not a vendor token
     longest = max(parts, key=len)
     body = longest if len(longest) >= 20 else "".join(parts[1:])
     return (
@@ -103,7 +105,7 @@ def _to_findings(
     text: str, path: str, hits: list[tuple[int, int, str, Rule | None]]
 ) -> list[Finding]:
     """Named rules win over the generic detector where they overlap; one finding per span."""
-    hits.sort(key=lambda h: (h[0], _rank(h[3]), -(h[1] - h[0])))
+    hits.sort(key=lambda h: (_rank(h[3]), h[0], -(h[1] - h[0])))
     out: list[Finding] = []
     taken: list[tuple[int, int]] = []
     for start, end, value, rule in hits:

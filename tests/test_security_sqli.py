@@ -1,0 +1,69 @@
+"""SQL injection: built strings reaching query APIs are flagged; parameterised ones are not."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.security.sqli_js import scan_js
+from engine.security.sqli_python import scan_python
+
+PY_BAD = [
+    'def f(c, x):\n    c.execute(f"SELECT * FROM t WHERE id = {x}")',
+    'def f(c, x):\n    c.execute("SELECT * FROM t WHERE id = %s" % x)',
+    'def f(c, x):\n    q = "SELECT * FROM t WHERE id = " + x\n    c.execute(q)',
+    'def f(c, x):\n    q = "SELECT * FROM t WHERE id = {}".format(x)\n    c.fetch(q)',
+    'def f(x):\n    return Person.objects.raw("SELECT * FROM p WHERE n = %s" % x)',
+    'def f(s, x):\n    return s.execute(text("SELECT * FROM t WHERE n = " + x))',
+    'def f(c, x):\n    q = "SELECT 1"\n    q += x\n    c.execute(q)',
+]
+PY_OK = [
+    'def f(c, x):\n    c.execute("SELECT * FROM t WHERE id = %s", (x,))',
+    'def f(c):\n    c.execute("SELECT * FROM t WHERE id = " + "3")',
+    'def f(c):\n    c.execute("SELECT * FROM t".format())',
+    'def f(c, ids):\n    c.execute(f"DELETE FROM t WHERE id IN ({",".join("?" * len(ids))})", ids)',
+    'def f(c):\n    for t in ("a", "b"):\n        c.execute(f"DELETE FROM {t}")',
+    'def f(x):\n    print(f"SELECT * FROM t WHERE id = {x}")',
+    "def f(x):\n    return Person.objects.filter(name=x)",
+    'def f(db, a):\n    where, params = build(a)\n    db.query(f"SELECT * FROM t {where}", params)',
+    'def f(shell, x):\n    shell.execute(f"echo {x}")',
+]
+JS_BAD = [
+    "async function f(c, x) { await c.query(`SELECT * FROM t WHERE id = ${x}`); }",
+    "async function f(c, x) { await c.query('SELECT * FROM t WHERE id = ' + x); }",
+    "var s = 'SELECT * FROM t WHERE id = ' + x;\nconn.execute(s);",
+    "await knex.raw(`SELECT * FROM t WHERE id = ${req.query.id}`);",
+    "conn.query({sql: 'SELECT * FROM ' + table, rowsAsArray: true});",
+    "await prisma.$queryRawUnsafe(`SELECT * FROM t WHERE id = ${id}`);",
+]
+JS_OK = [
+    "await c.query('SELECT * FROM t WHERE id = $1', [x]);",
+    "const q = 'SELECT * FROM t ' + 'WHERE id = ?';\nawait c.query(q, [x]);",
+    "console.log(`SELECT * FROM t WHERE id = ${x}`);",
+    "await prisma.$queryRaw`SELECT * FROM t WHERE id = ${id}`;",
+    "await db.query(sql`SELECT * FROM t WHERE id = ${id}`);",
+    "// c.query(`SELECT ${x}`)\nconst y = 1;",
+]
+
+
+@pytest.mark.parametrize("src", PY_BAD)
+def test_python_flags(src: str) -> None:
+    assert scan_python(src, "a.py"), src
+
+
+@pytest.mark.parametrize("src", PY_OK)
+def test_python_clean(src: str) -> None:
+    assert scan_python(src, "a.py") == [], src
+
+
+@pytest.mark.parametrize("src", JS_BAD)
+def test_js_flags(src: str) -> None:
+    assert scan_js(src, "a.ts"), src
+
+
+@pytest.mark.parametrize("src", JS_OK)
+def test_js_clean(src: str) -> None:
+    assert scan_js(src, "a.js") == [], src
+
+
+def test_unparsable_python_is_not_a_crash() -> None:
+    assert scan_python("def (:\n", "a.py") == []
