@@ -74,9 +74,9 @@ class FeedScreen(LiveScreen):
         with Horizontal(id="feed-main"):
             self.tasks = LiveTable(
                 [
-                    Col("task", "TASK", 20),
+                    Col("task", "TASK", 18),
                     Col("state", "STATE", 9, lambda s: state_text(self.app, s)),
-                    Col("time", "TIME", 7, lambda s: Text(duration(s))),
+                    Col("time", "TIME", 6, lambda s: Text(duration(s))),
                 ],
                 id="feed-tasks",
             )
@@ -293,8 +293,9 @@ class FeedScreen(LiveScreen):
     def _event_line(e: dict[str, Any]) -> str:
         data = json.loads(e["data"] or "{}")
         detail = " ".join(f"{k}={v}" for k, v in list(data.items())[:4])
-        who = " ".join(x for x in (e["task_id"], e["worker_id"]) if x)
-        return f"{e['ts'][11:19]} {e['level'][:4].upper():4} {e['type']:<17} {who} {detail}"
+        parts = [e["ts"][11:19], f"{e['level'][:4].upper():4}", f"{e['type']:<16}"]
+        parts += [x for x in (e["task_id"], e["worker_id"], detail) if x]
+        return " ".join(parts)
 
     # -- keys ----------------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ class ScanResult:
     seconds: float = 0.0
     staged: bool = False
     baseline: str = ""
+    at: str = ""  # wall-clock time of the scan (the app's clock: tests freeze it)
 
 
 def masked_lines(lines: list[str], findings: list[Any]) -> list[str]:
@@ -47,7 +48,7 @@ def masked_lines(lines: list[str], findings: list[Any]) -> list[str]:
 
     out = [redact(line) for line in lines]
     for f, at in findings:
-        if 0 <= at < len(out):
+        if f.kind == "secret" and 0 <= at < len(out):
             line = lines[at]
             m = _TOKEN.search(line, max(0, f.column - 1))
             if m is not None:
@@ -149,6 +150,7 @@ class SecurityScreen(LiveScreen):
             time.perf_counter() - started,
             self.staged,
             config.baseline,
+            self.br.clock().strftime("%H:%M:%S"),
         )
 
     def show(self, data: ScanResult) -> None:
@@ -195,7 +197,7 @@ class SecurityScreen(LiveScreen):
                 f"  {n} finding{'s' if n != 1 else ''}",
                 colour(self.app, "br-error" if n else "br-ok"),
             )
-            t.append(f" in {r.seconds:.2f}s", muted)
+            t.append(f" · scanned {r.at}", muted)
         t.append("  · watching for changes" if self._watching else "  · not watching (w)", muted)
         self.query_one("#scan-status", Static).update(t)
 

@@ -55,25 +55,25 @@ class SessionsScreen(LiveScreen):
     def compose_body(self) -> ComposeResult:
         self.sessions = LiveTable(
             [
-                Col("id", "SESSION", 9),
-                Col("name", "NAME", 18),
-                Col("status", "STATUS", 10, lambda s: state_text(self.app, s)),
-                Col("progress", "PROGRESS", 17, lambda f: Text(bar(f))),
-                Col("counts", "OK/FAIL/TOTAL", 14),
-                Col("elapsed", "ELAPSED", 8, lambda s: Text(duration(s))),
-                Col("workers", "WKR", 4),
-                Col("cost", "COST", 9, lambda c: Text(money(c))),
+                Col("id", "SESSION", 8),
+                Col("name", "NAME", 16),
+                Col("status", "STATUS", 9, lambda s: state_text(self.app, s)),
+                Col("progress", "PROGRESS", 13, lambda f: Text(bar(f, 8))),
+                Col("counts", "OK/FL/ALL", 9),
+                Col("elapsed", "ELAPSED", 7, lambda s: Text(duration(s))),
+                Col("cost", "COST", 7, lambda c: Text(money(c))),
+                Col("workers", "WKR", 3),
             ],
             id="sessions-table",
         )
         self.tasks = LiveTable(
             [
-                Col("task", "TASK", 22),
-                Col("state", "STATE", 12, lambda s: state_text(self.app, s)),
-                Col("worker", "WORKER", 7),
+                Col("task", "TASK", 20),
+                Col("state", "STATE", 9, lambda s: state_text(self.app, s)),
+                Col("worker", "WORKER", 6),
                 Col("attempts", "TRIES", 5),
-                Col("duration", "TIME", 8, lambda s: Text(duration(s))),
-                Col("exit", "EXIT", 5),
+                Col("duration", "TIME", 6, lambda s: Text(duration(s))),
+                Col("exit", "EXIT", 4),
                 Col("reason", "REASON", None),
             ],
             id="tasks-table",
@@ -127,8 +127,8 @@ class SessionsScreen(LiveScreen):
                     else 1.0,
                     f"{r['succeeded']}/{r['failed']}/{r['total']}",
                     elapsed(r["started_at"], r["ended_at"], now),
-                    r["workers"] if r["workers"] is not None else "-",
                     data.costs.get(r["id"]),
+                    r["workers"] if r["workers"] is not None else "-",
                 )
                 for r in data.sessions
             }

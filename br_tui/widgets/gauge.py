@@ -15,7 +15,7 @@ class BudgetGauge(Horizontal):
     BudgetGauge { height: 1; }
     BudgetGauge > Label { width: 9; }
     BudgetGauge > ProgressBar { width: auto; }
-    BudgetGauge > Static { width: 1fr; padding: 0 1; }
+    BudgetGauge > .amounts { width: 1fr; padding: 0 1; }
     BudgetGauge.-soft Bar > .bar--bar { color: $warning; }
     BudgetGauge.-exhausted Bar > .bar--bar, BudgetGauge.-exhausted Bar > .bar--complete {
         color: $error;
@@ -29,7 +29,7 @@ class BudgetGauge(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label(self.budget)
         yield ProgressBar(total=1.0, show_eta=False, show_percentage=True)
-        yield Static("")
+        yield Static("", classes="amounts")
 
     def set(self, spent: float, limit: float, state: str) -> None:
         bar = self.query_one(ProgressBar)
@@ -38,4 +38,4 @@ class BudgetGauge(Horizontal):
             self.set_class(s == state, f"-{s}")
         text = Text(f"${spent:,.2f} of ${limit:,.2f}  ", colour(self.app, "br-muted"))
         text.append_text(state_text(self.app, state))
-        self.query_one(Static).update(text)
+        self.query_one(".amounts", Static).update(text)

@@ -52,6 +52,10 @@ STATE_COLOUR: dict[str, str] = {
 }
 
 
+#: Shorter words for states whose names don't fit a narrow column.
+STATE_LABEL: dict[str, str] = {"waiting_lock": "lock wait"}
+
+
 def with_semantic(variables: dict[str, str]) -> dict[str, str]:
     """Fill in our variables from the theme's own ones (a theme may set them explicitly)."""
     out = dict(variables)
@@ -69,4 +73,7 @@ def state_text(app: Any, state: str | None, label: str | None = None) -> Text:
     """A state drawn in its semantic colour."""
     if not state:
         return Text("-", style=colour(app, "br-muted"))
-    return Text(label or state, style=colour(app, STATE_COLOUR.get(state, "br-muted")))
+    return Text(
+        label or STATE_LABEL.get(state, state),
+        style=colour(app, STATE_COLOUR.get(state, "br-muted")),
+    )

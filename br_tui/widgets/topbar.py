@@ -34,7 +34,9 @@ class AlertsIndicator(Static):
     """A light that is quiet when nothing is wrong and names the first alert when it is."""
 
     DEFAULT_CSS = """
-    AlertsIndicator { width: auto; padding: 0 1; }
+    AlertsIndicator {
+        width: auto; max-width: 60; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis;
+    }
     AlertsIndicator.-alerting { text-style: bold; }
     """
 
@@ -87,14 +89,14 @@ class TopBar(Container):
         self.totals = totals
 
     def watch_totals(self, t: Totals) -> None:
-        if not self.is_mounted:
+        if not self.children:  # not composed yet: on_mount draws it
             return
         title = Text.assemble(("br-tui", "bold"), f" {t.project} ")
         for n, name in enumerate(self.TABS, start=1):
             on = self.label == name
             title.append(f" {n} ", "bold reverse" if on else "bold")
             title.append(
-                f"{name} " if on or self.size.width >= 100 else f"{name[:3]} ",
+                f"{name} " if on or self.app.size.width >= 110 else "",
                 "bold" if on else colour(self.app, "br-muted"),
             )
         self.query_one("#tb-title", Static).update(title)

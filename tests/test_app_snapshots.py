@@ -1,0 +1,59 @@
+"""Every screen with realistic (frozen) data, at 120x40 and 80x24. Logic lives in the Pilot
+tests; these only catch what a user would see change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.widgets import Input
+
+SIZES = [(120, 40), (80, 24)]
+
+
+async def settle(pilot: Any) -> None:
+    """Wait until the shown screen has read its data and nothing is in flight."""
+    for _ in range(100):
+        await pilot.pause(0.05)
+        screen = pilot.app.screen
+        busy = getattr(screen, "_inflight", False) or getattr(screen, "_loading_output", False)
+        if getattr(screen, "loads", 1) >= 1 and not busy and pilot.app.totals.project:
+            break
+    for inp in pilot.app.screen.query(Input):
+        inp.cursor_blink = False
+    await pilot.pause(0.1)
+
+
+def goto(key: str, *typed: str) -> Any:
+    async def run_before(pilot: Any) -> None:
+        await pilot.press(key)
+        await settle(pilot)
+        if typed:
+            await pilot.press(*typed)
+        await settle(pilot)
+        if key == "3":  # the feed reads the watched task's output after its task list
+            await settle(pilot)
+
+    return run_before
+
+
+SCREENS = {
+    "sessions": goto("1"),
+    "workers": goto("2"),
+    "feed": goto("3"),
+    "costs": goto(
+        "4",
+        "e",
+        *(
+            "Investigate the race condition in the distributed lock manager and redesign the"
+            " concurrency model; is the deadlock in the scheduler or the cache invalidation?"
+        ),
+    ),
+    "security": goto("5"),
+}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_screen(snap_compare: Any, make_app: Any, screen: str, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(), terminal_size=size, run_before=SCREENS[screen])
