@@ -39,6 +39,7 @@ LINGER_S = 0.002
 #: lose (one group in flight) and how long subscribers wait behind a flood; ~5,000 rows commit in
 #: tens of milliseconds here, and larger groups gain almost nothing (bench/telemetry.py).
 DEFAULT_MAX_BATCH = 5000
+_json = json.JSONEncoder(default=str).encode  # built once: json.dumps(default=) builds one per call
 _EVENT_INSERT = (
     "INSERT INTO events (ts, type, level, session_id, task_id, worker_id, data, v)"
     " VALUES (?,?,?,?,?,?,?,?)"
@@ -268,7 +269,7 @@ class Store:
                             ev.session_id,
                             ev.task_id,
                             ev.worker_id,
-                            json.dumps(ev.data, default=str),
+                            _json(ev.data),
                             SCHEMA_VERSION,
                         )
                     )

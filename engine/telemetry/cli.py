@@ -19,7 +19,8 @@ from engine.telemetry import metrics
 from engine.telemetry.alerts import active_alerts, alert_history
 from engine.telemetry.events import Level
 from engine.telemetry.export import export_events, iter_events
-from engine.telemetry.rollups import ATTEMPTS, prune, rollup, rollup_rows
+from engine.telemetry.metrics import rows
+from engine.telemetry.rollups import ATTEMPTS, prune, rollup_rows
 from engine.telemetry.timeparse import parse_duration, since_iso
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -185,22 +186,28 @@ def cmd_performance(path: Path, args: argparse.Namespace) -> int:
     if args.hours <= 0:
         raise UsageError("--hours must be positive")
     since = since_iso(args.hours * 3600)
-    with Store(path) as store:
-        rollup(store)
-        db = store.reader
-        hourly = rollup_rows(db, "hour", since=since[:13] + ":00:00+00:00", type=ATTEMPTS)
-        obj = {
-            "hours": args.hours,
-            "latency_s": (metrics.latency(db, "all", since=since) or [None])[0],
-            "latency_by_hour": hourly,
-            "latency_by_model": metrics.latency(db, "model", since=since),
-            "slowest_tasks": metrics.latency(db, "task", since=since, limit=10),
-            "resources": metrics.resources(db, since=since),
-            "workers": metrics.worker_utilization(db, since=since),
-            "queue_depth": metrics.queue_depth(db, bucket="hour", since=since),
-            "queue_now": metrics.queue_now(db),
-            "cost_by_model": metrics.cost(db, "model", since=since),
-        }
+    db = _reader(path)
+    hourly = metrics.latency(db, "hour", since=since)
+    pruned = rows(db, "SELECT value FROM telemetry_meta WHERE key = 'pruned_before'")
+    if pruned and since < pruned[0]["value"]:  # raw events are gone there: use the rollups
+        older = rollup_rows(db, "hour", since=since[:13] + ":00:00+00:00", type=ATTEMPTS)
+        hourly = [
+            {"key": r["bucket"][:13], "n": r["lat_n"], "max": r["lat_max"], "p50": r["lat_p50"],
+             "p95": r["lat_p95"], "p99": r["lat_p99"]}
+            for r in older if r["bucket"] < pruned[0]["value"]
+        ] + hourly  # fmt: skip
+    obj = {
+        "hours": args.hours,
+        "latency_s": (metrics.latency(db, "all", since=since) or [None])[0],
+        "latency_by_hour": hourly,
+        "latency_by_model": metrics.latency(db, "model", since=since),
+        "slowest_tasks": metrics.latency(db, "task", since=since, limit=10),
+        "resources": metrics.resources(db, since=since),
+        "workers": metrics.worker_utilization(db, since=since),
+        "queue_depth": metrics.queue_depth(db, bucket="hour", since=since),
+        "queue_now": metrics.queue_now(db),
+        "cost_by_model": metrics.cost(db, "model", since=since),
+    }
     res = obj["resources"]
     lines = [
         f"last {args.hours:g} h   latency: {_lat_line(obj['latency_s'])}",
@@ -208,8 +215,8 @@ def cmd_performance(path: Path, args: argparse.Namespace) -> int:
         f"   cpu {_fmt(res['cpu_s'], 's')}   peak rss {_fmt(res['peak_rss_kb'], ' kB')}",
         "by hour:",
         *(
-            f"  {h['bucket'][:13]}  n={h['lat_n']:<6} p50 {_fmt(h['lat_p50'], 's')}"
-            f"  p95 {_fmt(h['lat_p95'], 's')}  max {_fmt(h['lat_max'], 's')}"
+            f"  {h['key']}  n={h['n']:<6} p50 {_fmt(h['p50'], 's')}"
+            f"  p95 {_fmt(h['p95'], 's')}  max {_fmt(h['max'], 's')}"
             for h in hourly
         ),
         "slowest tasks (p95):",

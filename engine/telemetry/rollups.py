@@ -1,9 +1,9 @@
 """Rollups and retention: hourly / daily / weekly aggregates that outlive the raw events.
 
-`rollup` is incremental: it recomputes only the buckets from the last one it touched onwards
-(the last may have been partial). `prune` rolls everything up first, then deletes raw events
-before a cutoff aligned down to a week start, so no hour, day or week bucket ever straddles the
-cutoff; buckets before it are frozen and never recomputed from the (now partial) raw data.
+`rollup` is incremental: it writes each bucket once, after it closed, so its cost follows new
+data. `prune` rolls up first, then deletes raw events before a cutoff aligned down to a week
+start, so no hour, day or week bucket ever straddles the cutoff; buckets before it are frozen
+and never recomputed from the (now partial) raw data.
 Deleted pages are reused by SQLite, so a pruned database stops growing.
 """
 
@@ -46,7 +46,7 @@ def _insert_sql(period: str, keys: str, where: str) -> str:
         "INSERT INTO rollups (period, bucket, type, level, n, lat_n, lat_sum, lat_max,"
         " lat_p50, lat_p95, lat_p99)"
         f" WITH src AS (SELECT {_BUCKET[period]} AS b, type, level, lat_s AS v FROM events"
-        f" WHERE ts >= :since{where}),"
+        f" WHERE ts >= :since AND ts < :until{where}),"
         f" ranked AS (SELECT *, row_number() OVER (PARTITION BY {part}, v IS NULL ORDER BY v) - 1"
         f" AS i, count(v) OVER (PARTITION BY {part}) AS n FROM src)"
         f" SELECT :period, b, {keys or ':type, :level'}, count(*), count(v), sum(v), max(v),"
@@ -67,52 +67,72 @@ def _set_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
     )
 
 
-def rollup_in(db: sqlite_utils.Database) -> int:
-    """Bring rollups up to date inside the caller's transaction; returns buckets written."""
+#: A bucket is rolled up once it ended this long ago: events commit within milliseconds of
+#: being made, so nothing arrives for a bucket after that, and no bucket is ever rolled twice.
+GRACE_S = 300.0
+
+
+def bucket_start(period: str, ts: datetime) -> datetime:
+    """UTC start of the hour / day / week (Monday) holding `ts`."""
+    ts = ts.astimezone(UTC)
+    if period == "hour":
+        return ts.replace(minute=0, second=0, microsecond=0)
+    day = ts.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day if period == "day" else day - timedelta(days=day.weekday())
+
+
+def _iso(ts: datetime) -> str:
+    return ts.isoformat(timespec="seconds")
+
+
+def rollup_in(db: sqlite_utils.Database, now: datetime | None = None) -> int:
+    """Roll up every bucket that closed since the last run, inside the caller's transaction.
+    Only closed buckets are written, each once, so the cost follows new data, not history;
+    the open buckets are read from raw events (which are never pruned that recently)."""
+    now = now or datetime.now(UTC)
     frozen = _meta(db, "pruned_before") or ""
-    seen_id = int(_meta(db, "rolled_id") or 0)
-    oldest, top = db.execute(
-        "SELECT min(ts), max(id) FROM events WHERE id > ?", [seen_id]
-    ).fetchone()
-    if top is None:
-        return 0
     written = 0
     for period in PERIODS:
-        # Events arrive by id, roughly in time order: redo every bucket from the oldest new one.
-        first = db.execute(f"SELECT {_BUCKET[period]} FROM (SELECT ? AS ts)", [oldest])
-        start = max(first.fetchone()[0], frozen)
-        db.execute("DELETE FROM rollups WHERE period = ? AND bucket >= ?", [period, start])
-        params = {"since": start, "period": period, "type": ATTEMPTS, "level": "*"}
+        lower = max(_meta(db, f"rolled_{period}") or "", frozen)
+        upper = _iso(bucket_start(period, now - timedelta(seconds=GRACE_S)))
+        if lower >= upper:
+            continue
+        db.execute(
+            "DELETE FROM rollups WHERE period = ? AND bucket >= ? AND bucket < ?",
+            [period, lower, upper],
+        )
+        params = {"since": lower, "until": upper, "period": period, "type": ATTEMPTS, "level": "*"}
         written += db.execute(_insert_sql(period, "type, level", ""), params).rowcount
         written += db.execute(_insert_sql(period, "", " AND lat_s IS NOT NULL"), params).rowcount
-    _set_meta(db, "rolled_id", str(top))
+        _set_meta(db, f"rolled_{period}", upper)
     return written
 
 
-def rollup(store: Store) -> int:
+def rollup(store: Store, now: datetime | None = None) -> int:
     """Incremental rollup on the writer thread (one BEGIN IMMEDIATE transaction)."""
-    return store.call(rollup_in).result()
+    return store.call(lambda db: rollup_in(db, now)).result()
 
 
 def week_start(ts: datetime) -> datetime:
     """Monday 00:00 UTC of the week holding `ts`."""
-    day = ts.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return day - timedelta(days=day.weekday())
+    return bucket_start("week", ts)
 
 
 def prune(store: Store, older_than_s: float, *, now: datetime | None = None) -> dict[str, Any]:
-    """Roll up, then delete raw events older than `older_than_s` (cutoff aligned down to a
-    week start). Returns the cutoff and how many events went."""
-    cutoff = week_start((now or datetime.now(UTC)) - timedelta(seconds=older_than_s))
-    cutoff_iso = cutoff.isoformat(timespec="seconds")
+    """Roll up, then delete raw events older than `older_than_s`, cut at a week start that
+    is already rolled up, so every deleted event is in an hour, a day and a week rollup."""
+    now = now or datetime.now(UTC)
+    cutoff = min(
+        bucket_start("week", now - timedelta(seconds=older_than_s)),
+        bucket_start("week", now - timedelta(seconds=GRACE_S)),
+    )
+    cutoff_iso = _iso(cutoff)
 
     def work(db: sqlite_utils.Database) -> dict[str, Any]:
-        rolled = rollup_in(db)
+        rolled = rollup_in(db, now)
         before = _meta(db, "pruned_before") or ""
         _set_meta(db, "pruned_before", max(before, cutoff_iso))
         deleted = db.execute("DELETE FROM events WHERE ts < ?", [cutoff_iso]).rowcount
-        if db.execute("SELECT max(id) FROM events").fetchone()[0] is None:
-            _set_meta(db, "rolled_id", "0")  # ids restart at 1 in an emptied table
         return {"cutoff": cutoff_iso, "deleted": deleted, "rollup_rows": rolled}
 
     result = store.call(work).result()
