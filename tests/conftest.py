@@ -359,8 +359,9 @@ def make_app(project: Path) -> Iterator[Callable[..., Any]]:
 
     made: list[Any] = []
 
-    def make(**kwargs: Any) -> Any:
-        store = Store(project / ".buildrunner" / "br.db")
+    def make(db: str = "br.db", **kwargs: Any) -> Any:
+        """`db="live.db"` gives an empty database beside the seeded one."""
+        store = Store(project / ".buildrunner" / db)
         kwargs.setdefault("clock", lambda: NOW)
         kwargs.setdefault("watch_files", False)
         kwargs.setdefault("theme", "textual-dark")
