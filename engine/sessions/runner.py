@@ -347,10 +347,16 @@ class SessionRunner:
             tid = await self._next_task(worker)
             if tid is None:
                 return
+            worker.current_task = tid  # from here until recorded, a crash hands it back
             await self._execute(worker, tid)
+            worker.current_task = None
 
     def _finished(self) -> bool:
         return not self.sched.waiting
+
+    def _is_finished(self, tid: str) -> bool:
+        state = self.state.get(tid)
+        return state is not None and state.finished
 
     def _notify(self) -> None:
         for f in self._waiters:
@@ -533,15 +539,15 @@ class SessionRunner:
             outcome = Outcome("failed", reason=f"executor error: {exc!r}")
         worker.beat()
         record_start(None)  # an attempt that never spawned (agent refused, exec failed)
-        worker.busy_s += time.monotonic() - (worker.busy_since or time.monotonic())
-        worker.busy_since = None
-        worker.status, worker.current_task = WorkerStatus.IDLE, None
-        del self.slots[tid]
-        self.running_on.pop(tid, None)
         extra_events: list[Event] = []
         if before is not None and root:
             after = await asyncio.to_thread(git_changes.snapshot, root)
             extra_events += self._violations(spec, root, git_changes.changed(before, after))
+        worker.busy_s += time.monotonic() - (worker.busy_since or time.monotonic())
+        worker.busy_since = None
+        worker.status = WorkerStatus.IDLE
+        self.slots.pop(tid, None)
+        self.running_on.pop(tid, None)
         self._record_outcome(worker, tid, attempt, outcome, extra_events)
 
     def _git_root(self, spec: TaskSpec) -> str | None:
@@ -756,11 +762,12 @@ class SessionRunner:
                   data={"reason": reason, "task": tid})
         ]  # fmt: skip
         ops = [self._worker_op(worker, now_iso(), WorkerStatus.OFFLINE)]
-        if tid is not None and tid in self.slots:
-            slot = self.slots.pop(tid)
+        if tid is not None and tid in self.sched.waiting and not self._is_finished(tid):
+            slot = self.slots.pop(tid, None)
             self.running_on.pop(tid, None)
-            slot.cancel()
-            ctl = slot.current
+            ctl = slot.current if slot else None
+            if slot is not None:
+                slot.cancel()
             if ctl is not None and hasattr(ctl, "pgid"):
                 try:
                     os.killpg(ctl.pgid, signal.SIGKILL)

@@ -1,0 +1,172 @@
+"""Running plans through the real engine: order, retries, timeouts, output, masking."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from engine_helpers import br, br_json, pid_alive, query, raw_bytes, write_plan
+
+
+def test_dag_order_and_priority(tmp_path: Path) -> None:
+    log = tmp_path / "order.log"
+    plan = write_plan(
+        tmp_path / "p.toml",
+        f"""
+[defaults]
+env = {{ LOG = "{log}" }}
+[[task]]
+id = "root"
+run = "echo root >> $LOG"
+[[task]]
+id = "low"
+run = "echo low >> $LOG"
+needs = ["root"]
+[[task]]
+id = "high"
+run = "echo high >> $LOG"
+needs = ["root"]
+priority = 5
+[[task]]
+id = "leaf"
+run = "echo leaf >> $LOG"
+needs = ["low", "high"]
+""",
+    )
+    res = br_json("run", str(plan), "--workers", "1", db=tmp_path / "br.db")
+    assert res["status"] == "completed"
+    assert (res["total"], res["succeeded"], res["failed"], res["cancelled"]) == (4, 4, 0, 0)
+    assert log.read_text().split() == ["root", "high", "low", "leaf"]
+
+
+def test_run_json_shape_and_exit_codes(tmp_path: Path) -> None:
+    db = tmp_path / "br.db"
+    plan = write_plan(
+        tmp_path / "p.toml",
+        '[[task]]\nid = "ok"\nrun = "true"\n[[task]]\nid = "bad"\nrun = "exit 3"\n'
+        '[[task]]\nid = "after"\nrun = "true"\nneeds = ["bad"]\n',
+    )
+    out = br("run", str(plan), "--json", db=db)
+    assert out.returncode == 1
+    obj = json.loads(out.stdout)
+    assert set(obj) == {"session_id", "name", "status", "total", "succeeded", "failed",
+                        "cancelled", "wall_s"}  # fmt: skip
+    assert (obj["status"], obj["succeeded"], obj["failed"], obj["cancelled"]) == ("failed", 1, 1, 1)
+    status = br_json("status", obj["session_id"], db=db)
+    tasks = {t["id"]: t for t in status["tasks"]}
+    assert set(tasks["bad"]) == {"id", "state", "attempts", "worker", "started_at", "ended_at",
+                                 "exit_code"}  # fmt: skip
+    assert (tasks["bad"]["state"], tasks["bad"]["exit_code"]) == ("failed", 3)
+    assert tasks["after"]["state"] == "cancelled"
+    assert tasks["ok"]["started_at"].endswith("+00:00") and "." in tasks["ok"]["started_at"]
+    listed = br_json("list", db=db)
+    assert [s["session_id"] for s in listed] == [obj["session_id"]]
+
+
+def test_retries_with_backoff_then_success(tmp_path: Path) -> None:
+    marker = tmp_path / "tries"
+    plan = write_plan(
+        tmp_path / "p.toml",
+        f'[[task]]\nid = "flaky"\nrun = "echo x >> {marker}; [ $(wc -l < {marker}) -ge 3 ]"\n'
+        "retries = 3\nretry_delay = 0.05\n",
+    )
+    res = br_json("run", str(plan), db=tmp_path / "br.db")
+    assert res["status"] == "completed"
+    attempts = query(tmp_path / "br.db", "SELECT attempt, status FROM attempts ORDER BY attempt")
+    assert [(a["attempt"], a["status"]) for a in attempts] == [
+        (1, "failed"), (2, "failed"), (3, "succeeded")]  # fmt: skip
+
+
+def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    plan = write_plan(
+        tmp_path / "p.toml",
+        f'[[task]]\nid = "slow"\nrun = "sleep 30 & echo $! > {pidfile}; sleep 30"\ntimeout = 0.5\n',
+    )
+    t0 = time.monotonic()
+    out = br("run", str(plan), "--json", db=tmp_path / "br.db")
+    assert out.returncode == 1
+    assert time.monotonic() - t0 < 15
+    child = int(pidfile.read_text())
+    time.sleep(0.1)
+    assert not pid_alive(child), "the background child outlived the timeout"
+    row = query(tmp_path / "br.db", "SELECT state, reason FROM tasks")[0]
+    assert row["state"] == "failed" and "timed out after 0.5s" in row["reason"]
+    ev = query(tmp_path / "br.db", "SELECT type FROM events WHERE type='task.timed_out'")
+    assert len(ev) == 1
+
+
+def test_output_streamed_tail_kept_and_resources_recorded(tmp_path: Path) -> None:
+    db = tmp_path / "br.db"
+    plan = write_plan(
+        tmp_path / "p.toml",
+        '[[task]]\nid = "chatty"\nrun = "seq 1 6000; echo oops >&2; '
+        "python3 -c 'x = bytearray(30_000_000)'\"\n",
+    )
+    assert br("run", str(plan), db=db).returncode == 0
+    rows = query(db, "SELECT seq, stream, line FROM output ORDER BY seq")
+    assert len(rows) == 5000  # bounded per task: the tail is kept
+    assert rows[-1]["line"] == "oops" and rows[-1]["stream"] == "stderr"
+    assert rows[0]["line"] == "1002" and rows[-2]["line"] == "6000"
+    att = query(db, "SELECT wall_s, cpu_s, peak_rss_kb, exit_code FROM attempts")[0]
+    assert att["exit_code"] == 0 and att["wall_s"] > 0 and att["cpu_s"] > 0
+    assert att["peak_rss_kb"] > 30_000  # the child's own peak, from wait4
+
+
+def test_secrets_in_commands_env_and_output_never_stored(tmp_path: Path) -> None:
+    token = "ghp_" + "Zq8xW2mN4pR7tY1uI3oP5aS6dF9gH0jK2lZc"  # built at runtime, not a literal
+    db = tmp_path / "br.db"
+    plan = write_plan(
+        tmp_path / "p.toml",
+        f'[[task]]\nid = "uses-secret"\nrun = "test \\"$TOKEN\\" = {token} && echo got $TOKEN"\n'
+        f'env = {{ TOKEN = "{token}" }}\n',
+    )
+    res = br("run", str(plan), "--json", db=db)
+    assert res.returncode == 0, res.stderr  # the task ran with the real value
+    assert token not in res.stdout + res.stderr
+    assert token.encode() not in raw_bytes(db)
+    line = query(db, "SELECT line FROM output")[0]["line"]
+    assert line.startswith("got ghp_") and "*" in line
+    assert query(db, "SELECT needs_plan FROM tasks")[0]["needs_plan"] == 1
+
+
+def test_git_changes_outside_declared_files_are_violations(tmp_path: Path) -> None:
+    from engine_helpers import git_init
+
+    repo = tmp_path / "repo"
+    git_init(repo)
+    plan = write_plan(
+        repo / "p.toml",
+        '[[task]]\nid = "tidy"\nrun = "mkdir -p src && echo x > src/a.py && echo y > stray.txt"\n'
+        'files = ["src/**"]\n',
+    )
+    db = tmp_path / "br.db"
+    assert br("run", str(plan), db=db).returncode == 0
+    ev = query(db, "SELECT data FROM events WHERE type='lock.violation'")
+    assert [json.loads(e["data"])["path"] for e in ev] == ["stray.txt"]
+
+
+def test_cleanup_dry_run_and_delete(tmp_path: Path) -> None:
+    db = tmp_path / "br.db"
+    plan = write_plan(tmp_path / "p.toml", '[[task]]\nid = "a"\nrun = "echo hi"\n')
+    sid = br_json("run", str(plan), db=db)["session_id"]
+    dry = br_json("cleanup", "--days", "0", "--dry-run", db=db)
+    assert dry["sessions"] == [sid] and query(db, "SELECT id FROM sessions")
+    assert br_json("cleanup", "--days", "0", db=db)["sessions"] == [sid]
+    for table in ("sessions", "tasks", "attempts", "output", "events"):
+        assert not query(db, f"SELECT * FROM {table} WHERE session_id = ?" if table != "sessions"
+                         else "SELECT * FROM sessions WHERE id = ?", (sid,))  # fmt: skip
+
+
+def test_bad_inputs_get_one_line_and_exit_2(tmp_path: Path) -> None:
+    db = tmp_path / "br.db"
+    out = br("status", "nope", db=db)
+    assert out.returncode == 2 and "unknown session 'nope'" in out.stderr
+    notdb = tmp_path / "not.db"
+    notdb.write_bytes(b"this is not a database at all" * 100)
+    out = br("list", db=notdb)
+    assert out.returncode == 2 and "not a database" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    out = br("list", "--status", "bogus", db=db)
+    assert out.returncode == 2 and "unknown status" in out.stderr
