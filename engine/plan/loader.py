@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.plan.model import Plan, PlanError, TaskSpec
 
-TOP_KEYS = {"name", "workers", "defaults", "task", "agent", "budget"}
+TOP_KEYS = {"name", "workers", "defaults", "task", "agent", "budget", "models"}
 TASK_KEYS = {
     "id", "run", "prompt", "needs", "files", "timeout", "retries", "retry_delay", "env", "cwd",
     "priority", "model", "complexity",
@@ -240,7 +240,7 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
             path, loc.task(first, "needs"), "dependency cycle: " + " -> ".join([*cycle, cycle[0]])
         )
 
-    for section in ("agent", "budget"):
+    for section in ("agent", "budget", "models"):
         if section in data and not isinstance(data[section], dict):
             raise PlanError(path, loc.section("", section), f"'{section}' must be a table")
     budget = data.get("budget", {})
@@ -271,6 +271,7 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
         workers=workers,
         agent=agent,
         budget=budget,
+        models=data.get("models", {}),
     )
 
 

@@ -85,6 +85,7 @@ class Plan:
     workers: int | None = None
     agent: dict[str, Any] = field(default_factory=dict)
     budget: dict[str, Any] = field(default_factory=dict)
+    models: dict[str, Any] = field(default_factory=dict)
 
     def task(self, task_id: str) -> TaskSpec:
         for t in self.tasks:
@@ -95,4 +96,4 @@ class Plan:
     @property
     def config(self) -> dict[str, Any]:
         """The session-wide tables an agent backend reads."""
-        return {"agent": self.agent, "budget": self.budget}
+        return {"agent": self.agent, "budget": self.budget, "models": self.models}

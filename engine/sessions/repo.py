@@ -49,7 +49,18 @@ def new_session_id() -> str:
 def create_session(
     store: Store, plan: Plan, *, name: str | None = None, workers: int | None = None
 ) -> str:
-    """Write the session and all its tasks (masked) in one commit; returns the session id."""
+    """Write the session and all its tasks (masked) in one commit; returns the session id.
+
+    A plan with agent tasks has its [agent] / [budget] / [models] tables checked first, so a
+    typo refuses the session up front instead of failing (or spending) halfway through.
+    """
+    if any(t.prompt is not None for t in plan.tasks):
+        from engine.executors.agent import make_agent_executor
+
+        try:
+            make_agent_executor(store, plan.config)
+        except ValueError as exc:
+            raise PlanError(plan.path, None, f"agent configuration: {exc}") from None
     session_id = new_session_id()
     stamp = now_iso()
     ops: list[tuple[str, tuple[Any, ...]]] = [
