@@ -125,7 +125,9 @@ def _spawner() -> ThreadPoolExecutor:
     (fork_exec releases the GIL), which is what lets many short tasks keep workers busy."""
     global _SPAWNER
     if _SPAWNER is None:
-        _SPAWNER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="br-spawn")
+        _SPAWNER = ThreadPoolExecutor(
+            max_workers=int(os.environ.get("BR_SPAWN_THREADS", "4")), thread_name_prefix="br-spawn"
+        )
     return _SPAWNER
 
 

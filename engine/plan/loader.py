@@ -168,6 +168,7 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
     base = path.parent if str(path) != "<plan>" else Path.cwd()
     tasks: list[TaskSpec] = []
     seen: dict[str, int] = {}
+    resolved: dict[str, str] = {}  # cwd -> absolute; thousands of tasks share a handful
     for i, t in enumerate(raw_tasks):
         header = loc.task(i)
         where = f"task {t.get('id', f'#{i + 1}')!s}"
@@ -214,7 +215,7 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
                 retries=int(merged.get("retries", 0)),
                 retry_delay=float(merged.get("retry_delay", 1.0)),
                 env={k: str(v) for k, v in env.items()},
-                cwd=str((base / cwd).resolve()),
+                cwd=resolved.get(cwd) or resolved.setdefault(cwd, str((base / cwd).resolve())),
                 priority=int(merged.get("priority", 0)),
                 model=merged.get("model"),
                 complexity=merged.get("complexity"),

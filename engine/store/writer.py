@@ -256,9 +256,15 @@ class Store:
         conn = db.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
+            run_sql: str | None = None
+            run_params: list[list[Any]] = []
             for w in writes:
-                for sql, params in w.ops:
-                    conn.execute(sql, _mask_params(params))
+                for sql, params in w.ops:  # runs of one statement go in one executemany
+                    if sql != run_sql:
+                        if run_params:
+                            conn.executemany(run_sql, run_params)  # type: ignore[arg-type]
+                        run_sql, run_params = sql, []
+                    run_params.append(_mask_params(params))
                 for ev in w.events:
                     ev.data = _mask_data(ev.data)
                     event_rows.append(
@@ -300,6 +306,8 @@ class Store:
                     if seq > self.output_cap:
                         trimmed[key] = seq - self.output_cap
                     batch.lines.append(ln)
+            if run_params:
+                conn.executemany(run_sql, run_params)  # type: ignore[arg-type]
             if event_rows:  # plain executemany: sqlite-utils' insert_all doubles the cost here
                 conn.executemany(_EVENT_INSERT, event_rows)
             if line_rows:
