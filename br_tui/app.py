@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +37,9 @@ from br_tui.widgets.topbar import Totals
 from engine.host import EngineHost
 from engine.store import Store
 
-TICK_S = 0.05  # 20 Hz: engine changes are coalesced into at most this many refreshes
+TICK_S = 0.05  # 20 Hz: streamed output is drained this often
+REFRESH_S = 0.2  # tables re-read at most 5 times a second, unless a user is waiting (wake-up)
+TOTALS_S = 0.5  # the top bar's totals at most twice a second
 REMOTE_S = 1.0  # how often to look for changes made by other processes
 
 Clock = Callable[[], datetime]
@@ -71,7 +74,7 @@ class BrApp(App[str | None]):
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
     ]
 
-    totals: reactive[Totals] = reactive(Totals, always_update=True)
+    totals: reactive[Totals] = reactive(Totals)
     current_session: reactive[str | None] = reactive(None)
 
     class Wake(Message):
@@ -98,6 +101,9 @@ class BrApp(App[str | None]):
         self.live = Live(lambda: self.post_message(self.Wake()))
         self._unsubscribe: Callable[[], None] | None = None
         self._last_event_id: int | None = None
+        self._pending: set[str] = set()
+        self._last_refresh = 0.0
+        self._last_totals = 0.0
         if theme:
             self.theme = theme
         if self.started:
@@ -134,17 +140,25 @@ class BrApp(App[str | None]):
             self._unsubscribe()
 
     def on_br_app_wake(self, _: Wake) -> None:
-        self._tick()
+        self._tick(urgent=True)
 
-    def _tick(self) -> None:
-        topics = self.live.take()
+    def _tick(self, urgent: bool = False) -> None:
+        """Coalesce: whatever changed since the last refresh is read once, at most 5 times a
+        second — at once when the change is one a user just asked for."""
+        self._pending |= self.live.take()
         screen = self.screen
+        now = time.monotonic()
         if isinstance(screen, LiveScreen):
-            if topics:
-                screen.request_refresh(topics)
+            if self._pending and (urgent or now - self._last_refresh >= REFRESH_S):
+                screen.request_refresh(frozenset(self._pending))
+                self._last_refresh = now
+                if self._pending & {"sessions", "alerts", "costs"} and (
+                    urgent or now - self._last_totals >= TOTALS_S
+                ):
+                    self._last_totals = now
+                    self._look(poll=False)
+                self._pending.clear()
             screen.tick()
-        if topics & {"sessions", "alerts", "costs"}:
-            self._look(poll=False)
 
     @work(thread=True, exit_on_error=False, group="totals", exclusive=True)
     def _look(self, poll: bool = True) -> None:
@@ -173,7 +187,7 @@ class BrApp(App[str | None]):
         else:
             self.call_from_thread(self.notify, f"{session_id}: {result}", timeout=2)
         self.live.mark(ALL)
-        self.call_from_thread(self._tick)
+        self.call_from_thread(self._tick, True)
 
     def start_plan(self, path: Path, workers: int | None = None) -> str:
         """Blocking (loads the plan, writes its rows): call from a thread."""

@@ -23,6 +23,7 @@ from br_tui.screens.base import LiveScreen
 from br_tui.screens.live import COSTS, SESSIONS
 from br_tui.widgets.fmt import money
 from br_tui.widgets.gauge import BudgetGauge
+from br_tui.widgets.line import Line
 from br_tui.widgets.live_table import Col, LiveTable
 from br_tui.widgets.palette import colour
 
@@ -63,9 +64,9 @@ class CostsScreen(LiveScreen):
                 placeholder="describe a task to estimate its level, model and price…", id="describe"
             )
             yield Static("", id="estimate")
-        yield Static("", id="plot-title", classes="pane-title")
+        yield Line("", id="plot-title", classes="pane-title")
         yield Sparkline([], id="plot")
-        yield Static("", id="budgets-title", classes="pane-title")
+        yield Line("", id="budgets-title", classes="pane-title")
         yield Vertical(id="budgets")
         with Horizontal(id="spend"):
             self.by_model = LiveTable(
@@ -222,7 +223,7 @@ class CostsScreen(LiveScreen):
             else "   no agent calls recorded yet",
             muted,
         )
-        self.query_one("#plot-title", Static).update(title)
+        self.query_one("#plot-title", Line).set(title)
 
     def _budgets(self, data: CostsData) -> None:
         box = self.query_one("#budgets", Vertical)
@@ -234,7 +235,7 @@ class CostsScreen(LiveScreen):
             title.append(
                 "   none set (a plan's [budget] table: session_usd, daily_usd, monthly_usd)", muted
             )
-        self.query_one("#budgets-title", Static).update(title)
+        self.query_one("#budgets-title", Line).set(title)
         have = {g.budget: g for g in box.query(BudgetGauge)}
         want = [b.name for b in data.budgets]
         if list(have) != want:

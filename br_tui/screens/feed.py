@@ -5,7 +5,8 @@ Output of a task this process runs arrives from the store subscription (only the
 task's lines are kept, in a bounded deque); a task run by another process is followed by
 reading new rows of `output` a few times a second. Both views are capped, so memory is flat
 however long a task prints. `f` follow, `/` search (`n` / `N` next / previous), `v` cycles the
-event log's minimum level, `s` cycles sessions, `x` cancels the highlighted task.
+event log's minimum level, `g` jumps to the next running task, `s` cycles sessions, `x` cancels
+the highlighted task.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Input, Log, Static
+from textual.widgets import DataTable, Input, Log
 
 from br_tui.screens.base import LiveScreen
 from br_tui.screens.live import EVENTS, SESSIONS, TASKS
 from br_tui.widgets.fmt import duration, elapsed
+from br_tui.widgets.line import Line
 from br_tui.widgets.live_table import Col, LiveTable
 from br_tui.widgets.palette import colour, state_text
 from br_tui.widgets.stream_log import StreamLog
@@ -53,6 +55,7 @@ class FeedScreen(LiveScreen):
         Binding("n", "find(False)", "Next match", id="feed.next", show=False),
         Binding("N", "find(True)", "Prev match", id="feed.prev", show=False),
         Binding("v", "level", "Level", id="feed.level"),
+        Binding("g", "next_running", "Next running", id="feed.next_running"),
         Binding("s", "next_session", "Session", id="feed.session"),
         Binding("x", "cancel_task", "Cancel task", id="feed.cancel_task"),
         Binding("escape", "close_search", "Close search", id="feed.close_search", show=False),
@@ -82,7 +85,7 @@ class FeedScreen(LiveScreen):
             )
             yield self.tasks
             with Vertical(id="feed-right"):
-                yield Static("", id="output-title", classes="pane-title")
+                yield Line("", id="output-title", classes="pane-title")
                 self.output = StreamLog(max_lines=OUTPUT_CAP, id="output")
                 yield self.output
                 yield Input(
@@ -90,7 +93,7 @@ class FeedScreen(LiveScreen):
                     id="search",
                     classes="-hidden",
                 )
-                yield Static("", id="events-title", classes="pane-title")
+                yield Line("", id="events-title", classes="pane-title")
                 self.events = Log(max_lines=EVENT_CAP, id="events")
                 yield self.events
 
@@ -123,7 +126,7 @@ class FeedScreen(LiveScreen):
             return FeedData(None)
         tasks = store.query(
             "SELECT id, state, started_at, ended_at, duration_s FROM tasks WHERE session_id=?"
-            " ORDER BY (state='running') DESC, (state IN ('failed','retrying')) DESC, seq",
+            " ORDER BY seq",
             (sid,),
         )
         if self._event_cursor == 0:  # first read: the recent past, not the whole history
@@ -142,7 +145,7 @@ class FeedScreen(LiveScreen):
 
     def show(self, data: FeedData) -> None:
         if data.session is None:
-            self.query_one("#output-title", Static).update(
+            self.query_one("#output-title", Line).set(
                 Text("no sessions yet — press 1 then n to start one", colour(self.app, "br-muted"))
             )
             return
@@ -173,7 +176,11 @@ class FeedScreen(LiveScreen):
             self.events.write_lines(
                 [self._event_line(e) for e in data.events if self._level_ok(e["level"])]
             )
+        self._states = {t["id"]: t["state"] for t in data.tasks}
         if self.watching is None or self.watching[0] != sid:
+            first = next((t["id"] for t in data.tasks if t["state"] == "running"), None)
+            if first is not None:
+                self.tasks.move_cursor(row=self.tasks.get_row_index(first), animate=False)
             key = self.tasks.cursor_key
             if key is not None:
                 self._watch(sid, key)
@@ -228,7 +235,6 @@ class FeedScreen(LiveScreen):
         if rows:
             self.last_seq = max(self.last_seq, rows[-1]["seq"])
         self.output.append(fresh)
-        self._title()
 
     def tick(self) -> None:
         """Drain streamed lines (20 Hz); follow another process' task by reading new rows."""
@@ -250,7 +256,7 @@ class FeedScreen(LiveScreen):
             and self.watching[0] not in self.br.host.runners
         ):
             self._read_output(*self.watching, False)
-        if self._ticks % 20 == 0:
+        if self._ticks % 10 == 0:  # "N lines shown" twice a second is plenty
             self._title()
 
     def on_screen_suspend(self) -> None:
@@ -278,13 +284,13 @@ class FeedScreen(LiveScreen):
                 t.append(f"  /{self.needle}", colour(self.app, "br-running"))
         else:
             t.append("output · pick a task", muted)
-        self.query_one("#output-title", Static).update(t)
+        self.query_one("#output-title", Line).set(t)
         e = Text()
         e.append("events", "bold")
         if self.session_id:
             e.append(f" · session {self.session_id}", muted)
         e.append(f"  level ≥ {self.min_level} (v)", muted)
-        self.query_one("#events-title", Static).update(e)
+        self.query_one("#events-title", Line).set(e)
 
     def _level_ok(self, level: str) -> bool:
         return LEVELS.index(level) >= LEVELS.index(self.min_level) if level in LEVELS else True
@@ -343,6 +349,18 @@ class FeedScreen(LiveScreen):
         self.br.current_session = ids[at % len(ids)]
         self.watching = None
         self.request_refresh()
+
+    def action_next_running(self) -> None:
+        """Jump to the next running task after the cursor (wrapping): the one worth watching."""
+        order = list(getattr(self, "_states", {}))
+        if not order:
+            return
+        at = order.index(self.tasks.cursor_key) if self.tasks.cursor_key in order else -1
+        for tid in order[at + 1 :] + order[: at + 1]:
+            if self._states[tid] == "running":
+                self.tasks.move_cursor(row=self.tasks.get_row_index(tid), animate=False)
+                return
+        self.notify("no task is running", timeout=2)
 
     def action_cancel_task(self) -> None:
         if self.watching:

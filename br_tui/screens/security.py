@@ -25,6 +25,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from br_tui.screens.base import LiveScreen
+from br_tui.widgets.line import Line
 from br_tui.widgets.live_table import Col, LiveTable
 from br_tui.widgets.palette import colour, state_text
 
@@ -81,7 +82,7 @@ class SecurityScreen(LiveScreen):
         self._findings: dict[str, Any] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="scan-status", classes="pane-title")
+        yield Line("", id="scan-status", classes="pane-title")
         self.table = LiveTable(
             [
                 Col("severity", "SEV", 6, lambda s: state_text(self.app, s)),
@@ -100,7 +101,7 @@ class SecurityScreen(LiveScreen):
         )
         yield self.table
         with Vertical(id="preview-box"):
-            yield Static("", id="preview-title", classes="pane-title")
+            yield Line("", id="preview-title", classes="pane-title")
             with VerticalScroll(id="preview-scroll"):
                 yield Static("", id="preview")
 
@@ -199,7 +200,7 @@ class SecurityScreen(LiveScreen):
             )
             t.append(f" · scanned {r.at}", muted)
         t.append("  · watching for changes" if self._watching else "  · not watching (w)", muted)
-        self.query_one("#scan-status", Static).update(t)
+        self.query_one("#scan-status", Line).set(t)
 
     # -- preview -------------------------------------------------------------------------------
 
@@ -211,7 +212,7 @@ class SecurityScreen(LiveScreen):
         key = self.table.cursor_key
         f = self._findings.get(key) if key else None
         if f is None:
-            self.query_one("#preview-title", Static).update(
+            self.query_one("#preview-title", Line).set(
                 Text("no finding selected", colour(self.app, "br-muted"))
             )
             self.query_one("#preview", Static).update("")
@@ -237,7 +238,7 @@ class SecurityScreen(LiveScreen):
     def _show_preview(self, f: Any, view: tuple[int, list[str]] | None, error: str | None) -> None:
         title = Text(f"{self._rel(f.path)}:{f.line}:{f.column}", "bold")
         title.append(f"  {f.rule_id} · {f.message}", colour(self.app, "br-muted"))
-        self.query_one("#preview-title", Static).update(title)
+        self.query_one("#preview-title", Line).set(title)
         if view is None:
             self.query_one("#preview", Static).update(Text(error or "", "italic"))
             return

@@ -15,11 +15,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from br_tui.screens.base import LiveScreen
 from br_tui.screens.live import SESSIONS, TASKS
 from br_tui.widgets.fmt import bar, duration, elapsed, money
+from br_tui.widgets.line import Line
 from br_tui.widgets.live_table import Col, LiveTable
 from br_tui.widgets.palette import colour, state_text
 
@@ -79,7 +80,7 @@ class SessionsScreen(LiveScreen):
             id="tasks-table",
         )
         yield self.sessions
-        yield Static("", id="tasks-title", classes="pane-title")
+        yield Line("", id="tasks-title", classes="pane-title")
         yield self.tasks
 
     def on_mount(self) -> None:
@@ -158,7 +159,7 @@ class SessionsScreen(LiveScreen):
             )
             row = self._by_id.get(data.tasks_of)
             if row is not None:
-                self.query_one("#tasks-title", Static).update(
+                self.query_one("#tasks-title", Line).set(
                     Text.assemble(
                         ("tasks of ", colour(self.app, "br-muted")),
                         (f"{row['id']} {row['name']}", "bold"),

@@ -10,11 +10,11 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Static
 
 from br_tui.screens.base import LiveScreen
 from br_tui.screens.live import SESSIONS, WORKERS
 from br_tui.widgets.fmt import ago, elapsed
+from br_tui.widgets.line import Line
 from br_tui.widgets.live_table import Col, LiveTable
 from br_tui.widgets.palette import colour, state_text
 
@@ -36,7 +36,7 @@ class WorkersScreen(LiveScreen):
     ]
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="pools", classes="pane-title")
+        yield Line("", id="pools", classes="pane-title")
         self.table = LiveTable(
             [
                 Col("worker", "WORKER", 7),
@@ -121,7 +121,7 @@ class WorkersScreen(LiveScreen):
             )
         if not data.sessions:
             line = Text("no sessions yet — press 1 then n to start one from a plan", muted)
-        self.query_one("#pools", Static).update(line)
+        self.query_one("#pools", Line).set(line)
 
     def _target(self, s: dict[str, Any]) -> int:
         runner = self.br.host.runners.get(s["id"])

@@ -26,7 +26,7 @@ def ago(iso: str | None, now: datetime) -> str:
 def duration(s: float | None) -> str:
     if s is None:
         return "-"
-    if s < 10:
+    if s < 10 and s != int(s):
         return f"{s:.1f}s"
     if s < 60:
         return f"{s:.0f}s"
@@ -38,10 +38,14 @@ def duration(s: float | None) -> str:
 
 
 def elapsed(start: str | None, end: str | None, now: datetime) -> float | None:
+    """Seconds from start to end; while still running, whole seconds only — a value that
+    changes on every read would rewrite its table cell (and re-render the table) each time."""
     a = parse(start)
     if a is None:
         return None
-    b = parse(end) or now
+    b = parse(end)
+    if b is None:
+        return float(int(max(0.0, (now - a).total_seconds())))
     return max(0.0, (b - a).total_seconds())
 
 

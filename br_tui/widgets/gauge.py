@@ -5,8 +5,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Label, ProgressBar, Static
+from textual.widgets import Label, ProgressBar
 
+from br_tui.widgets.line import Line
 from br_tui.widgets.palette import colour, state_text
 
 
@@ -29,7 +30,7 @@ class BudgetGauge(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label(self.budget)
         yield ProgressBar(total=1.0, show_eta=False, show_percentage=True)
-        yield Static("", classes="amounts")
+        yield Line("", classes="amounts")
 
     def set(self, spent: float, limit: float, state: str) -> None:
         bar = self.query_one(ProgressBar)
@@ -38,4 +39,4 @@ class BudgetGauge(Horizontal):
             self.set_class(s == state, f"-{s}")
         text = Text(f"${spent:,.2f} of ${limit:,.2f}  ", colour(self.app, "br-muted"))
         text.append_text(state_text(self.app, state))
-        self.query_one(".amounts", Static).update(text)
+        self.query_one(".amounts", Line).set(text)

@@ -11,6 +11,7 @@ from textual.containers import Container
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from br_tui.widgets.line import Line
 from br_tui.widgets.palette import colour
 
 
@@ -78,12 +79,15 @@ class TopBar(Container):
         self.label = label
 
     def compose(self) -> ComposeResult:
-        yield Static(id="tb-title")
+        yield Line("", id="tb-title")
         yield AlertsIndicator()
-        yield Static(id="tb-totals")
+        yield Line("", id="tb-totals")
 
     def on_mount(self) -> None:
         self.watch(self.app, "totals", self._set_totals)
+
+    def on_resize(self) -> None:
+        self.watch_totals(self.totals)
 
     def _set_totals(self, totals: Totals) -> None:
         self.totals = totals
@@ -99,7 +103,7 @@ class TopBar(Container):
                 f"{name} " if on or self.app.size.width >= 110 else "",
                 "bold" if on else colour(self.app, "br-muted"),
             )
-        self.query_one("#tb-title", Static).update(title)
+        self.query_one("#tb-title", Line).set(title)
         parts = [
             f"{t.running} running" + (f", {t.paused} paused" if t.paused else ""),
             f"{t.sessions} sessions",
@@ -109,7 +113,7 @@ class TopBar(Container):
             parts.append(f"{t.failed} failed")
         if t.cost_usd is not None:
             parts.append(f"${t.cost_usd:.2f}")
-        self.query_one("#tb-totals", Static).update(" · ".join(parts))
+        self.query_one("#tb-totals", Line).set(" · ".join(parts))
         ind = self.query_one(AlertsIndicator)
         ind.known = t.alerts_known
         ind.alerts = t.alerts
