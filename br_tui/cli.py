@@ -8,7 +8,18 @@ from __future__ import annotations
 
 import sys
 
-HEADLESS = {"run", "status", "list", "pause", "resume", "cancel", "workers", "summary", "cleanup"}
+HEADLESS = {
+    "run",
+    "status",
+    "list",
+    "pause",
+    "resume",
+    "cancel",
+    "workers",
+    "scale",
+    "summary",
+    "cleanup",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -93,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--heartbeat-timeout", type=float, default=30.0)
     rs.add_argument("--quiet", action="store_true")
 
+    sc = sub.add_parser("scale", parents=[common], help="grow or shrink a running session's pool")
+    sc.add_argument("session", nargs="?")
+    sc.add_argument("workers", type=_positive)
+
     wk = sub.add_parser("workers", parents=[common], help="the workers of a session")
     wk.add_argument("session", nargs="?")
     sub.add_parser("summary", parents=[common], help="totals across all sessions")
@@ -440,6 +444,25 @@ def _control(verb: str):
     return cmd
 
 
+def cmd_scale(store: Store, args: argparse.Namespace) -> int:
+    row = resolve_session(store, args.session)
+    result = request(store, row["id"], "scale", str(args.workers))
+    _emit(args, {"session_id": row["id"], "result": result}, f"{row['id']}: {result}")
+    return EXIT_OK
+
+
+def _utilization(w: dict[str, Any]) -> float | None:
+    """Busy share of the worker's life so far, from its last heartbeat row."""
+    from datetime import datetime
+
+    if not (w["started_at"] and w["heartbeat_at"]):
+        return None
+    alive = (
+        datetime.fromisoformat(w["heartbeat_at"]) - datetime.fromisoformat(w["started_at"])
+    ).total_seconds()
+    return round(min(w["busy_s"] / alive, 1.0), 3) if alive > 0 else None
+
+
 def cmd_workers(store: Store, args: argparse.Namespace) -> int:
     row = resolve_session(store, args.session)
     workers = store.query(
@@ -448,7 +471,8 @@ def cmd_workers(store: Store, args: argparse.Namespace) -> int:
     )
     if args.json:
         keys = ("id", "status", "current_task", "done", "failed", "busy_s", "heartbeat_at")
-        print(json.dumps([{k: w[k] for k in keys} for w in workers]))
+        print(json.dumps([{**{k: w[k] for k in keys}, "utilization": _utilization(w)}
+                          for w in workers]))  # fmt: skip
         return EXIT_OK
     print(f"session {row['id']} ({row['name']}): {row['status']}")
     print(
@@ -461,11 +485,12 @@ def cmd_workers(store: Store, args: argparse.Namespace) -> int:
                     str(w["done"]),
                     str(w["failed"]),
                     f"{w['busy_s']:.1f}s",
+                    "-" if (u := _utilization(w)) is None else f"{u:.0%}",
                     _ago(w["heartbeat_at"]),
                 ]
                 for w in workers
             ],
-            ["WORKER", "STATUS", "TASK", "DONE", "FAILED", "BUSY", "HEARTBEAT"],
+            ["WORKER", "STATUS", "TASK", "DONE", "FAILED", "BUSY", "UTIL", "HEARTBEAT"],
         )
     )
     return EXIT_OK
@@ -545,6 +570,7 @@ VERBS = {
     "pause": _control("pause"),
     "cancel": _control("cancel"),
     "workers": cmd_workers,
+    "scale": cmd_scale,
     "summary": cmd_summary,
     "cleanup": cmd_cleanup,
 }

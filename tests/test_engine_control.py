@@ -179,3 +179,25 @@ def test_crashed_worker_requeues_its_task_and_attempt_is_counted(tmp_path: Path)
     assert any("worker crashed" in json.loads(r["data"])["reason"] for r in offline)
     assert store.query("SELECT attempts FROM tasks WHERE id='a'")[0]["attempts"] == 1
     store.close()
+
+
+def test_scale_up_from_another_process(tmp_path: Path) -> None:
+    db = tmp_path / "br.db"
+    log = tmp_path / "spans.log"
+    tasks = "".join(
+        f'[[task]]\nid = "t{i}"\nrun = "echo $BR_TASK start $(date +%s.%N) >> {log}; sleep 0.6;'
+        f' echo $BR_TASK end $(date +%s.%N) >> {log}"\n'
+        for i in range(5)
+    )
+    owner = spawn_br("run", str(write_plan(tmp_path / "p.toml", tasks)), "--workers", "1", db=db)
+    wait_for(lambda: query(db, "SELECT pid FROM attempts WHERE pid IS NOT NULL"), what="a start")
+    sid = query(db, "SELECT id FROM sessions")[0]["id"]
+    assert br_json("scale", sid, "3", db=db)["result"] == "scaled to 3"
+    _, err = owner.communicate(timeout=30)
+    assert owner.returncode == 0, err
+    spans = sorted(_intervals(log).values())
+    overlapping = sum(1 for (_, end), (start, _) in itertools.pairwise(spans)
+                      if start < end)  # fmt: skip
+    assert overlapping >= 2  # after scaling, tasks ran side by side
+    assert len(query(db, "SELECT id FROM workers WHERE session_id=?", (sid,))) == 3
+    assert query(db, "SELECT workers FROM sessions")[0]["workers"] == 3
