@@ -1,4 +1,4 @@
-"""br:allow-file -- The headless scanner as hooks and CI use it: exit codes, formats, masking, git sources, hook.
+"""br:allow-file -- The headless scanner as hooks and CI use it: exit codes, formats, masking.
 
 Secrets are assembled at run time so this file itself scans clean.
 """

@@ -64,6 +64,8 @@ _WEAK_WORDS = (
     "sample",
     "todo",
 )
+_CAMEL_DIGITS = re.compile(r"(?:[A-Z]?+[a-z]{2,}+|[A-Z]{2,}+(?![a-z])|\d++|_)++")
+_WORD4 = re.compile(r"[A-Z][a-z]{2,}")
 _TRAILING_DIGITS = re.compile(r"([A-Za-z]+)\d{0,3}")
 _KWARG = re.compile(r"[A-Za-z_]\w*=[A-Za-z_][\w.]*")
 _LONG_RUN = re.compile(r"(.)\1{15,}")
@@ -137,6 +139,8 @@ def looks_random(value: str, min_len: int = 8, *, allow_uuid: bool = True) -> bo
     code_ref = _CODE_REF.fullmatch(value) and sum(c.isdigit() for c in value) <= 3
     if code_ref or _WORDS.fullmatch(value):
         return False
+    if _CAMEL_DIGITS.fullmatch(value) and len(_WORD4.findall(value)) >= 2:
+        return False  # BetaCodeExecutionTool20250522Param: words and a date, not random
     word_part = _TRAILING_DIGITS.fullmatch(value)
     if word_part and _CAMEL.fullmatch(word_part.group(1)):
         return False  # flexSwitchCheckDefault0, getToken: identifiers, not generated

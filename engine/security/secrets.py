@@ -64,6 +64,15 @@ def _valid(rule: Rule, value: str) -> bool:
     )
 
 
+def _documented(rule: Rule, text: str, offset: int) -> bool:
+    """Shape-only rules stay quiet on lines that say they show an example."""
+    if rule.severity == "high":
+        return False
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", offset)
+    return "example" in text[start : end if end >= 0 else len(text)].lower()
+
+
 def _position(text: str, offset: int) -> tuple[int, int]:
     line = text.count("\n", 0, offset) + 1
     column = offset - (text.rfind("\n", 0, offset) + 1) + 1
@@ -86,13 +95,14 @@ def scan_secrets(text: str, path: str, ruleset: RuleSet) -> list[Finding]:
             if g and m.group(g) is None:  # alternation: take the first group that matched
                 g = next((i for i in range(1, rx.groups + 1) if m.group(i) is not None), 0)
             value = m.group(g) if g or group == 0 else m.group(0)
-            if value and _valid(rule, value):
+            if value and _valid(rule, value) and not _documented(rule, text, m.start()):
                 hits.append((m.start(g), m.end(g), value, rule))
     if ruleset.generic_enabled:
         for start, end, value in find_keyword_values(text, lowered, ruleset.generic_keywords):
             hits.append((start, end, value, None))
         for start, end, value in find_context_free(text):
-            hits.append((start, end, value, _CONTEXT_FREE))
+            if not _documented(_CONTEXT_FREE, text, start):
+                hits.append((start, end, value, _CONTEXT_FREE))
     return _to_findings(text, path, hits)
 
 

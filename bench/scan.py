@@ -1,0 +1,141 @@
+"""Scanner speed beside detect-secrets: full-tree MB/s, a 20-file hook run in ms, redact lines/s.
+
+The tree is a copy of this virtualenv's site-packages sources (.py/.txt/.md/.toml/.json/.cfg...),
+made once under a temp dir (never inside the repo). The hook run is a real git repo with 20 staged
+files, timed as `python -m engine.security --staged` in a fresh interpreter (bytecode allowed,
+as on users' machines) against detect-secrets-hook on the same files.
+
+    python bench/scan.py [--mb 30] [--runs 3] [--no-baselines]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import site
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+TEXT_EXT = {".py", ".txt", ".md", ".rst", ".toml", ".json", ".cfg", ".ini", ".yaml", ".yml", ".js"}
+
+
+def make_tree(dest: Path, megabytes: float) -> int:
+    """Copy text sources from site-packages until `megabytes`; returns bytes copied."""
+    budget = int(megabytes * 1_000_000)
+    total = 0
+    for sp in site.getsitepackages():
+        for path in sorted(Path(sp).rglob("*")):
+            if path.suffix not in TEXT_EXT or not path.is_file() or "__pycache__" in path.parts:
+                continue
+            size = path.stat().st_size
+            if size > 1_000_000:
+                continue
+            target = dest / path.relative_to(sp)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            total += size
+            if total >= budget:
+                return total
+    return total
+
+
+def time_br_full(tree: Path, runs: int) -> tuple[float, int]:
+    from engine.security import scan_paths
+
+    best = float("inf")
+    count = 0
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        count = len(scan_paths([tree], baseline=False))
+        best = min(best, time.perf_counter() - t0)
+    return best, count
+
+
+def time_cmd(cmd: list[str], cwd: Path, runs: int, env: dict[str, str] | None = None) -> float:
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, cwd=cwd, capture_output=True, check=False, env=env)
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def hook_repo(tree: Path, dest: Path) -> Path:
+    """A git repo with 20 staged source files taken from the tree."""
+    files = [p for p in sorted(tree.rglob("*.py")) if 2_000 < p.stat().st_size < 40_000][:20]
+    subprocess.run(["git", "init", "-q", str(dest)], check=True)
+    for i, src in enumerate(files):
+        shutil.copyfile(src, dest / f"f{i:02d}{src.suffix}")
+    subprocess.run(["git", "add", "."], cwd=dest, check=True)
+    return dest
+
+
+def redact_rate(lines: list[str]) -> float:
+    from engine.security.masking import redact
+
+    t0 = time.perf_counter()
+    for line in lines:
+        redact(line)
+    return len(lines) / (time.perf_counter() - t0)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mb", type=float, default=30.0)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--no-baselines", action="store_true")
+    args = ap.parse_args()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = str(ROOT)
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        size = make_tree(tree, args.mb)
+        mb = size / 1e6
+        secs, count = time_br_full(tree, args.runs)
+        print(f"full scan: {mb:.1f} MB of site-packages text, {count} findings")
+        print(f"  br-tui          {secs:7.2f} s  {mb / secs:7.1f} MB/s")
+        ds = shutil.which("detect-secrets") or str(Path(sys.executable).with_name("detect-secrets"))
+        if not args.no_baselines and Path(ds).exists():
+            small = Path(tmp) / "small"
+            small_mb = make_tree(small, min(args.mb, 3.0)) / 1e6  # it is ~100x slower
+            t = time_cmd([ds, "scan", "--all-files", "."], small, 1)
+            print(
+                f"  detect-secrets  {t:7.2f} s  {small_mb / t:7.2f} MB/s"
+                f" (on a {small_mb:.1f} MB subset)"
+            )
+        repo = hook_repo(tree, Path(tmp) / "repo")
+        staged = sorted(p.name for p in repo.iterdir() if p.is_file())
+        subprocess.run(
+            [sys.executable, "-m", "engine.security", "--staged"],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            check=False,
+        )  # warm bytecode, like a second commit
+        hook = time_cmd([sys.executable, "-m", "engine.security", "--staged"], repo, 7, env)
+        bare = time_cmd([sys.executable, "-c", "pass"], repo, 7, env)
+        print(f"hook run on {len(staged)} staged files (interpreter start included, median of 7)")
+        print(f"  br-tui          {hook * 1000:7.0f} ms  (python -c pass: {bare * 1000:.0f} ms)")
+        dsh = Path(sys.executable).with_name("detect-secrets-hook")
+        if not args.no_baselines and dsh.exists():
+            t = time_cmd([str(dsh), *staged], repo, 3, env)
+            print(f"  detect-secrets  {t * 1000:7.0f} ms")
+        sample = []
+        for p in list(tree.rglob("*.py"))[:200]:
+            sample += p.read_text("utf-8", "replace").splitlines()
+        print(
+            f"redact: {redact_rate(sample[:200_000]):,.0f} lines/s"
+            f" on {min(len(sample), 200_000):,} source lines"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
