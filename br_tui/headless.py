@@ -153,6 +153,8 @@ def session_json(row: dict[str, Any]) -> dict[str, Any]:
         "workers": row["workers"],
         "plan": row["plan_path"],
         "reason": row["reason"],
+        "owner_pid": row["owner_pid"],
+        "owner_alive": owner_alive(row),
     }
 
 
@@ -383,8 +385,10 @@ def cmd_status(store: Store, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(obj))
         return EXIT_OK
+    orphan = row["status"] in ("running", "paused") and not owner_alive(row)
+    note = f"  (owner gone: `br-tui resume {row['id']}` finishes it)" if orphan else ""
     head = (
-        f"session {row['id']} ({row['name']}): {row['status']}  "
+        f"session {row['id']} ({row['name']}): {row['status']}{note}  "
         f"{row['succeeded']}/{row['total']} succeeded, {row['failed']} failed,"
         f" {row['cancelled']} cancelled"
     )
@@ -421,7 +425,8 @@ def cmd_list(store: Store, args: argparse.Namespace) -> int:
                 [
                     r["id"],
                     r["name"],
-                    r["status"],
+                    r["status"]
+                    + ("?" if r["status"] in ("running", "paused") and not owner_alive(r) else ""),
                     f"{r['succeeded'] + r['failed'] + r['cancelled']}/{r['total']}",
                     str(r["failed"]),
                     _ago(r["created_at"]),
