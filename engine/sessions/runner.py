@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.executors import ControlSlot, Executor, Outcome, RunContext, SubprocessExecutor
-from engine.locks import HOST, Holder, claim, path_matches, release_sql
+from engine.locks import HOST, Holder, any_overlap, claim, path_matches, release_sql
 from engine.locks import changes as git_changes
 from engine.plan import TaskSpec
 from engine.sessions.repo import load_specs
 from engine.sessions.scheduler import Scheduler
 from engine.sessions.states import SessionStatus, TaskState
 from engine.store import Store, now_iso
-from engine.telemetry import Event, EventType
+from engine.telemetry import Event, EventType, OutputLine
 from engine.workers import Pool, Worker, WorkerStatus
 
 MAX_BACKOFF_S = 60.0
@@ -404,7 +404,7 @@ class SessionRunner:
             if not spec.files:
                 return tid
             clash = next(
-                (other for other, pats in self.held.items() if _overlaps(spec.files, pats)), None
+                (other for other, pats in self.held.items() if any_overlap(spec.files, pats)), None
             )
             if clash is not None:
                 self._wait_lock(tid, f"task {clash} of this session")
@@ -507,8 +507,6 @@ class SessionRunner:
 
         def on_line(stream: str, line: str) -> None:
             worker.beat()
-            from engine.telemetry import OutputLine
-
             self.store.write(lines=[OutputLine(self.session_id, tid, attempt, stream, line)])
 
         def on_spawn(pgid: int, pstart: int | None) -> None:
@@ -856,9 +854,3 @@ def _group_alive(pgid: int | None) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _overlaps(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    from engine.locks import any_overlap
-
-    return any_overlap(a, b)
