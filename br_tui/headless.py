@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from engine.plan import PlanError, load_plan
@@ -229,8 +230,21 @@ class Progress:
             sys.stderr.flush()
 
 
+def start_alerts(store: Store) -> Any:
+    """Thresholds from the project's config, watched while a session runs in this process."""
+    from engine.telemetry.alerts import AlertMonitor
+    from engine.telemetry.thresholds import ThresholdError, load_config
+
+    try:
+        conf = load_config(Path.cwd())
+    except ThresholdError as exc:
+        raise SessionError(str(exc)) from None
+    return AlertMonitor(store, conf.thresholds, interval=conf.interval_s).start()
+
+
 def drive(store: Store, runner: SessionRunner, args: argparse.Namespace, done: int = 0) -> int:
     """Run a session in the foreground: Ctrl-C cancels cleanly (twice: kill at once)."""
+    monitor = start_alerts(store)
     started = time.monotonic()
     progress = Progress(len(runner.specs), done)
     progress.enabled = progress.enabled and not getattr(args, "quiet", False)
@@ -259,6 +273,7 @@ def drive(store: Store, runner: SessionRunner, args: argparse.Namespace, done: i
     finally:
         unsubscribe()
         progress.clear()
+        monitor.stop()
     row = resolve_session(store, runner.session_id)
     wall = time.monotonic() - started
     if args.json:

@@ -15,6 +15,7 @@ import sys
 import threading
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 from engine.plan import load_plan
 from engine.sessions import (
@@ -41,6 +42,15 @@ class EngineHost:
                                         daemon=True)  # fmt: skip
         self._thread.start()
         self._tasks: dict[str, Future[SessionStatus]] = {}
+        self.alerts = self._start_alerts()
+
+    def _start_alerts(self) -> Any:
+        """One alert monitor per process, watching every session on this database."""
+        from engine.telemetry.alerts import AlertMonitor
+        from engine.telemetry.thresholds import load_config
+
+        conf = load_config(Path.cwd())  # ThresholdError: a broken [telemetry] table
+        return AlertMonitor(self.store, conf.thresholds, interval=conf.interval_s).start()
 
     # -- sessions ------------------------------------------------------------------------------
 
@@ -131,6 +141,7 @@ class EngineHost:
                 spawn_background_owner(self.store.path, sid)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        self.alerts.stop()
         return ids
 
 
@@ -149,4 +160,3 @@ def spawn_background_owner(db_path: Path, session_id: str) -> int:
     )
     log.close()
     return proc.pid
-
