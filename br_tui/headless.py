@@ -574,8 +574,20 @@ def cmd_summary(store: Store, args: argparse.Namespace) -> int:
 def cmd_cleanup(store: Store, args: argparse.Namespace) -> int:
     rows = cleanup(store, args.days, dry_run=args.dry_run)
     verb = "would delete" if args.dry_run else "deleted"
+    pruned = None
+    from engine.telemetry.thresholds import ThresholdError, load_config
+
+    try:
+        retention = load_config(Path.cwd()).retention_s
+    except ThresholdError as exc:
+        raise SessionError(str(exc)) from None
+    if retention and not args.dry_run:  # [telemetry] retention: raw events -> rollups only
+        from engine.telemetry.rollups import prune
+
+        pruned = prune(store, retention)
     if args.json:
-        print(json.dumps({"dry_run": args.dry_run, "sessions": [r["id"] for r in rows]}))
+        print(json.dumps({"dry_run": args.dry_run, "sessions": [r["id"] for r in rows],
+                          "events_pruned": pruned}, default=str))  # fmt: skip
     else:
         print(f"{verb} {len(rows)} session(s)" + "".join(f"\n  {r['id']} {r['name']} {r['status']}"
                                                           for r in rows))  # fmt: skip
