@@ -10,6 +10,9 @@ first argument is such a string, or such a name, is reported. Constant SQL, `'..
 from __future__ import annotations
 
 import ast
+import re
+from dataclasses import replace
+from functools import lru_cache
 
 from engine.security.finding import Finding, fingerprint
 
@@ -371,15 +374,114 @@ def _apply_assignment(scope: _Scope, node: ast.AST) -> None:
         scope.augment(node.target.id, node.value)
 
 
+# Cheap pre-pass: a file is only parsed around calls to a sink name (`.execute(`, `text(`, ...)
+# whose first argument is not plainly constant. The lookbehinds hang off one literal `(`, so the
+# regex engine skips between parentheses at C speed; `ast.parse` is by far the costliest step.
+_SINK_CALL = re.compile(
+    r"\((?:"
+    + "|".join(
+        f"(?<=[^\\w]{re.escape(n)}\\()" for n in sorted(_STRONG | _FUNCS | _BUILDER, key=len)
+    )
+    + ")"
+)
+_STATIC_ARG = re.compile(r"""\s*(?:\)|[rRbBuU]{0,2}(?:"[^"\\\n{]*"|'[^'\\\n{]*')\s*[,)])""")
+_NAME_ARG = re.compile(r"\s*([A-Za-z_]\w*)\s*[,)]")
+_TOP_LEVEL = re.compile(r"\n(?=[^\s#)\]}])")
+_DEF_STARTS = ("\ndef ", "\nasync def ", "\nclass ")
+_RECEIVER = re.compile(r"[\w.]+(?:\([^()\n]*\)[\w.]*)*\.\s*\w+\s*$")
+_BUILDER_ONLY = _BUILDER - _STRONG - _FUNCS
+# A builder call on a receiver that doesn't look like a DB only matters with SQL text near it.
+_SQL_VERBS_RX = re.compile(
+    r"(?i:select|insert|update|delete)\s[^\n]{0,80}?(?i:from|into|set|where)\b"
+)
+
+
+@lru_cache(maxsize=512)
+def _assign_rx(name: str) -> re.Pattern[str]:
+    return re.compile(rf"{re.escape(name)}\s*(?::[^=\n]*)?\+?=(?!=)")
+
+
+def _maybe_built(text: str, after: int) -> bool:
+    """Could the call's first argument be a built string? False only when it plainly isn't."""
+    if _STATIC_ARG.match(text, after, after + 400):
+        return False
+    name = _NAME_ARG.match(text, after, after + 200)
+    if name:
+        ident = name.group(1)
+        if ident.isupper():
+            return False
+        for m in _assign_rx(ident).finditer(text):  # assigned somewhere: may be built
+            if m.start() == 0 or not (text[m.start() - 1].isalnum() or text[m.start() - 1] in "_."):
+                return True
+        return False
+    return True
+
+
+def _block_of(text: str, at: int) -> tuple[int, int] | None:
+    """The top-level def/class holding offset `at`, or None when `at` is module-level code."""
+    start = max(text.rfind(d, 0, at) for d in _DEF_STARTS) + 1
+    if start == 0 and not text.startswith(tuple(d[1:] for d in _DEF_STARTS)):
+        return None
+    while start > 0:  # decorators belong to the block
+        prev = text.rfind("\n", 0, start - 1) + 1
+        if not text.startswith("@", prev):
+            break
+        start = prev
+    line_end = text.find("\n", start)
+    end_m = _TOP_LEVEL.search(text, line_end) if line_end >= 0 else None
+    end = end_m.start() + 1 if end_m else len(text)
+    return (start, end) if at < end else None
+
+
+def _candidate_blocks(text: str) -> list[tuple[int, int]] | None:
+    """Spans worth parsing ([] = nothing to do, None = parse the whole file)."""
+    blocks: dict[int, int] = {}
+    for m in _SINK_CALL.finditer(text):
+        at = m.start()
+        if not _maybe_built(text, at + 1):
+            continue
+        line_start = text.rfind("\n", 0, at) + 1
+        callee = text[line_start:at]
+        if callee.rsplit(".", 1)[-1].strip() in _BUILDER_ONLY:
+            # builder methods are sinks only on a DB-looking receiver or with SQL in sight
+            receiver = _RECEIVER.search(callee)
+            chain = receiver.group().lower() if receiver else ""
+            if not any(w in chain for w in _DB_WORDS):
+                scope_start = max(text.rfind("def ", max(0, at - 3000), at), at - 3000, 0)
+                if not _SQL_VERBS_RX.search(text, scope_start, at + 500):
+                    continue
+        block = _block_of(text, at)
+        if block is None:
+            return None
+        blocks.setdefault(block[0], block[1])
+    return sorted(blocks.items())
+
+
+def _scan_tree(source: str, path: str, findings: list[Finding], seen: set[int]) -> bool:
+    try:
+        tree = ast.parse(source, filename=path)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    try:
+        _scan_scope(tree.body, path, findings, seen)
+    except RecursionError:
+        pass
+    return True
+
+
 def scan_python(text: str, path: str) -> list[Finding]:
     """SQL-injection findings in one Python source; unparsable files yield nothing."""
-    try:
-        tree = ast.parse(text, filename=path)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
+    blocks = _candidate_blocks(text)
     findings: list[Finding] = []
-    try:
-        _scan_scope(tree.body, path, findings, set())
-    except RecursionError:
+    if blocks is None:
+        _scan_tree(text, path, findings, set())
         return findings
+    for start, end in blocks:
+        part: list[Finding] = []
+        if not _scan_tree(text[start:end], path, part, set()):
+            findings = []  # a block that doesn't parse alone: fall back to the whole file
+            _scan_tree(text, path, findings, set())
+            return findings
+        offset = text.count("\n", 0, start)
+        findings += [replace(f, line=f.line + offset) for f in part]
     return findings
