@@ -33,6 +33,7 @@ class Rule:
     group: int | None = None
     validate: str = "none"
     min_len: int = 8
+    prefilter: str = ""
     _compiled: re.Pattern[str] | None = field(default=None, repr=False)
 
     @property
@@ -44,9 +45,18 @@ class Rule:
                 raise RuleError(f"rule {self.id}: bad regex: {exc}") from exc
         return self._compiled
 
+    @property
+    def pre_rx(self) -> re.Pattern[str] | None:
+        return _compile(self.prefilter) if self.prefilter else None
+
     def applies_to(self, lowered: str) -> bool:
         """Cheap gate: the rule only runs on text holding one of its keywords."""
         return not self.keywords or any(k in lowered for k in self.keywords)
+
+
+@cache
+def _compile(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def _rule_from(data: dict[str, object]) -> Rule:
@@ -60,6 +70,7 @@ def _rule_from(data: dict[str, object]) -> Rule:
             group=int(data["group"]) if "group" in data else None,  # type: ignore[call-overload]
             validate=str(data.get("validate", "none")),
             min_len=int(data.get("min_len", 8)),  # type: ignore[call-overload]
+            prefilter=str(data.get("prefilter", "")),
         )
     except KeyError as exc:
         raise RuleError(f"rule {data.get('id', '?')}: missing field {exc}") from exc
@@ -77,6 +88,53 @@ def _shipped() -> tuple[tuple[Rule, ...], tuple[str, ...]]:
     return rules, generic
 
 
+# Characters ranked from rare to common in source text (measured on site-packages). A keyword is
+# found by searching for its rarest character as a literal, which the regex engine does at C
+# speed, then checking the rest with a lookbehind and a literal suffix.
+_RARITY = "&;$%!@^<8759643q}j~{z?+*2`/#1|][k\\=0w-v:xyb.)(hg_fu\"mpdcl,o\n'isnaret "
+
+
+def _anchor(keyword: str) -> int:
+    """Index of the rarest character of `keyword`."""
+    rank = {c: i for i, c in enumerate(_RARITY)}
+    return min(range(len(keyword)), key=lambda i: rank.get(keyword[i], -1))
+
+
+class _KeywordFinder:
+    """Which of many literal keywords occur in a lower-cased text, in a few fast passes."""
+
+    def __init__(self, keywords: list[str]) -> None:
+        self.keywords = keywords
+        groups: dict[str, list[int]] = {}
+        for n, kw in enumerate(keywords):
+            groups.setdefault(kw[_anchor(kw)], []).append(n)
+        self.passes: list[tuple[re.Pattern[str], list[int]]] = []
+        for char, members in groups.items():
+            alts = []
+            for n in members:
+                kw = keywords[n]
+                i = _anchor(kw)
+                before = f"(?<={re.escape(kw[: i + 1])})" if i else ""
+                alts.append(f"{before}{re.escape(kw[i + 1 :])}")
+            # one guard for "any keyword here", then every keyword tested at the same position
+            # (several may end or start at one anchor: `glpat-` and `-u` in `glpat-u...`)
+            each = "".join(f"(?:(?={a})())?" for a in alts)
+            rx = re.compile(f"{re.escape(char)}(?={'|'.join(alts)}){each}")
+            self.passes.append((rx, members))
+
+    def present(self, lowered: str) -> set[int]:
+        found: set[int] = set()
+        for rx, members in self.passes:
+            want = len(members)
+            seen: set[int] = set()
+            for m in rx.finditer(lowered):
+                seen.update(i for i, g in enumerate(m.groups()) if g is not None)
+                if len(seen) == want:
+                    break
+            found.update(members[i] for i in seen)
+        return found
+
+
 @dataclass(slots=True)
 class RuleSet:
     """The rules in force for one scan: shipped minus disabled plus the user's own."""
@@ -84,6 +142,27 @@ class RuleSet:
     rules: list[Rule]
     generic_keywords: tuple[str, ...]
     generic_enabled: bool = True
+    _finder: _KeywordFinder | None = field(default=None, repr=False)
+    _by_keyword: list[list[int]] = field(default_factory=list, repr=False)
+    _always: list[int] = field(default_factory=list, repr=False)
+
+    def active(self, lowered: str) -> list[Rule]:
+        """The rules whose keywords occur in `lowered` (rules without keywords always run)."""
+        if self._finder is None:
+            index: dict[str, list[int]] = {}
+            for n, rule in enumerate(self.rules):
+                if not rule.keywords or any(len(k) < 2 for k in rule.keywords):
+                    self._always.append(n)
+                    continue
+                for k in rule.keywords:
+                    index.setdefault(k, []).append(n)
+            keywords = list(index)
+            self._by_keyword = [index[k] for k in keywords]
+            self._finder = _KeywordFinder(keywords)
+        chosen = set(self._always)
+        for k in self._finder.present(lowered):
+            chosen.update(self._by_keyword[k])
+        return [self.rules[n] for n in sorted(chosen)]
 
 
 def load_rules(

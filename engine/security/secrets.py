@@ -85,8 +85,9 @@ def scan_secrets(text: str, path: str, ruleset: RuleSet) -> list[Finding]:
     if len(lowered) != len(text):  # a few characters (İ) grow when lowered: keep offsets aligned
         lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
     hits: list[tuple[int, int, str, Rule | None]] = []
-    for rule in ruleset.rules:
-        if not rule.applies_to(lowered):
+    for rule in ruleset.active(lowered):
+        pre = rule.pre_rx
+        if pre is not None and pre.search(text) is None:
             continue
         rx = rule.rx
         group = rule.group if rule.group is not None else (1 if rx.groups else 0)
