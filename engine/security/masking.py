@@ -20,67 +20,77 @@ def mask(value: str) -> str:
     return f"{value[:_KEEP]}{'*' * min(len(value) - 2 * _KEEP, 12)}{value[-_KEEP:]}"
 
 
-# High-confidence shapes that are secrets wherever they appear in free text.
-_SECRET_SHAPES = [
-    r"sk-ant-[A-Za-z0-9_\-]{20,}",
-    r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}",
-    r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}",
-    r"gh[pousr]_[A-Za-z0-9]{36,}",
-    r"github_pat_[A-Za-z0-9_]{40,}",
-    r"glpat-[A-Za-z0-9_\-]{20,}",
-    r"xox[abposr]-[A-Za-z0-9\-]{10,}",
-    r"hooks\.slack\.com/services/[A-Za-z0-9/]+",
-    r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}",
-    r"AIza[0-9A-Za-z_\-]{35}",
-    r"SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}",
-    r"hf_[A-Za-z0-9]{30,}",
-    r"npm_[A-Za-z0-9]{36}",
-    r"pypi-[A-Za-z0-9_\-]{50,}",
-    r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
-    r"(?<=://)[^/\s:@]+:[^/\s@]{3,}(?=@)",
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
-]
-# Values after a secret-ish keyword (`password=...`, `API_KEY: ...`, `--token ...`).
-_KEYWORD_VALUE = (
-    r"(?i:(?:passw(?:or)?d|secret|token|api[_-]?key|access[_-]?key|auth|credential)s?)"
-    r"[\"']?\s*(?:[:=]|\s)\s*[\"']?([^\s\"',;]{8,})"
-)
-_RX = re.compile("|".join(f"(?:{p})" for p in _SECRET_SHAPES) + f"|{_KEYWORD_VALUE}")
-_PREFILTER = re.compile(
-    r"sk-|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat|glpat|xox|hooks\.slack|_live_|_test_|AIza|SG\."
-    r"|hf_|npm_|pypi-|eyJ|://|PRIVATE KEY|(?i:pass|secret|token|key|auth|credential)"
-)
+_MIN_SECRET = 8  # no rule reports a shorter value
+_prefilter: re.Pattern[str] | None = None
+# Two-letter keywords occur in every other word (`task`, `-utf8`): the prefilter asks for the
+# shape their rule needs instead (lower-cased text).
+_SHORT_KEYWORDS = {"sk": r"sk[0-9a-f]{32}", "-u": r"\s-u\s"}
 
 
-def _sub(match: re.Match[str]) -> str:
-    if match.group(1) is not None:  # keyword=value: keep the keyword, mask the value
-        start, end = match.span(1)
-        whole = match.group(0)
-        offset = match.start(0)
-        value = match.group(1)
-        if not _looks_secret(value):
-            return whole
-        return whole[: start - offset] + mask(value) + whole[end - offset :]
-    return mask(match.group(0))
+def _trie(words: set[str]) -> str:
+    """One regex for many literals, shaped as a trie so each position tries one branch."""
+    tree: dict[str, dict] = {}
+    for word in words:
+        node = tree
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, dict]) -> str:
+        ends = "" in node
+        alts = [re.escape(ch) + emit(sub) for ch, sub in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if ends else body
+
+    return emit(tree)
 
 
-def _looks_secret(value: str) -> bool:
-    """A keyword's value is only masked when it isn't obviously a placeholder or a word."""
-    if value.startswith(("$", "<", "{", "%")) or value.lower() in {"none", "null", "true", "false"}:
-        return False
-    kinds = sum(
-        (
-            any(c.islower() for c in value),
-            any(c.isupper() for c in value),
-            any(c.isdigit() for c in value),
-            any(not c.isalnum() for c in value),
-        )
-    )
-    return kinds >= 2
+def _build_prefilter() -> re.Pattern[str]:
+    """Every keyword of the scanner's rules and keyword detector, as one lower-case regex."""
+    global _prefilter
+    from engine.security.rules import default_rules
+    from engine.security.secrets import REDACT_SKIP
+
+    rules = default_rules()
+    words = set(rules.generic_keywords)
+    extra: set[str] = set()
+    for rule in rules.rules:
+        if rule.id not in REDACT_SKIP:
+            for k in rule.keywords:
+                if k in _SHORT_KEYWORDS:
+                    extra.add(_SHORT_KEYWORDS[k])
+                elif len(k) > 1:
+                    words.add(k)
+    # keep only the shortest keyword of any that contains another: the prefilter asks "any?"
+    minimal = {w for w in words if not any(o != w and o in w for o in words)}
+    _prefilter = re.compile("|".join([_trie(minimal), *sorted(extra)]))
+    return _prefilter
 
 
 def redact(text: str) -> str:
-    """Mask every secret-looking substring of `text`; text with no candidate is returned as is."""
-    if not text or _PREFILTER.search(text) is None:
+    """Mask every secret the scanner would flag in `text`; anything else is returned as is.
+
+    The same rules as `br-tui --scan` (provider rules and the keyword = value detector), behind
+    one prefilter: a trie regex of the rules' keywords over the lower-cased text. Text without a
+    keyword (most output lines, ids, timestamps) comes back as the same object.
+    """
+    if len(text) < _MIN_SECRET:
         return text
-    return _RX.sub(_sub, text)
+    if (_prefilter or _build_prefilter()).search(text.lower()) is None:
+        return text
+    from engine.security.rules import default_rules
+    from engine.security.secrets import secret_spans
+
+    spans = secret_spans(text, default_rules())
+    if not spans:
+        return text
+    out: list[str] = []
+    pos = 0
+    for start, end in spans:
+        out.append(text[pos:start])
+        out.append(mask(text[start:end]))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)

@@ -79,13 +79,21 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return line, column
 
 
-def scan_secrets(text: str, path: str, ruleset: RuleSet) -> list[Finding]:
-    """Every secret in `text`, one finding per (line, value); masked and fingerprinted."""
+def _lowered(text: str) -> str:
     lowered = text.lower()
     if len(lowered) != len(text):  # a few characters (İ) grow when lowered: keep offsets aligned
         lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    return lowered
+
+
+def _rule_hits(
+    text: str, lowered: str, ruleset: RuleSet, skip: frozenset[str] = frozenset()
+) -> list[tuple[int, int, str, Rule | None]]:
+    """Vetted matches of the named rules and the keyword detector."""
     hits: list[tuple[int, int, str, Rule | None]] = []
     for rule in ruleset.active(lowered):
+        if rule.id in skip:
+            continue
         pre = rule.pre_rx
         if pre is not None and pre.search(text) is None:
             continue
@@ -96,15 +104,42 @@ def scan_secrets(text: str, path: str, ruleset: RuleSet) -> list[Finding]:
             if g and m.group(g) is None:  # alternation: take the first group that matched
                 g = next((i for i in range(1, rx.groups + 1) if m.group(i) is not None), 0)
             value = m.group(g) if g or group == 0 else m.group(0)
-            if value and _valid(rule, value) and not _documented(rule, text, m.start()):
+            if value and _valid(rule, value) and (skip or not _documented(rule, text, m.start())):
                 hits.append((m.start(g), m.end(g), value, rule))
     if ruleset.generic_enabled:
         for start, end, value in find_keyword_values(text, lowered, ruleset.generic_keywords):
             hits.append((start, end, value, None))
+    return hits
+
+
+def scan_secrets(text: str, path: str, ruleset: RuleSet) -> list[Finding]:
+    """Every secret in `text`, one finding per (line, value); masked and fingerprinted."""
+    lowered = _lowered(text)
+    hits = _rule_hits(text, lowered, ruleset)
+    if ruleset.generic_enabled:
         for start, end, value in find_context_free(text):
             if not _documented(_CONTEXT_FREE, text, start):
                 hits.append((start, end, value, _CONTEXT_FREE))
     return _to_findings(text, path, hits)
+
+
+# Shape-only detectors stay out of redaction: they need a file's context to be sure, and a masked
+# build log line that wasn't a secret costs the user the information they were looking for.
+REDACT_SKIP = frozenset({"prefixed-token"})
+
+
+def secret_spans(text: str, ruleset: RuleSet) -> list[tuple[int, int]]:
+    """Non-overlapping (start, end) of every secret the scanner would report in `text`."""
+    hits = _rule_hits(text, _lowered(text), ruleset, REDACT_SKIP)
+    hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
+    spans: list[tuple[int, int]] = []
+    for start, end, _, _ in hits:
+        if spans and start < spans[-1][1]:
+            if end > spans[-1][1]:
+                spans[-1] = (spans[-1][0], end)
+            continue
+        spans.append((start, end))
+    return spans
 
 
 def _rank(rule: Rule | None) -> int:
