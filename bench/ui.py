@@ -120,12 +120,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if rounds <= args.rounds and sid in app.host.runners:
                 note(
                     "pause (p)",
-                    await timed(pilot, "p", lambda: cell(sessions, sid, "status") == "paused"),
+                    await timed(pilot, "p", lambda: cell(sessions, sid, "status") == "paused"),  # noqa: B023 - awaited at once
                 )
                 await asyncio.sleep(0.2)
                 note(
                     "resume (r)",
-                    await timed(pilot, "r", lambda: cell(sessions, sid, "status") == "running"),
+                    await timed(pilot, "r", lambda: cell(sessions, sid, "status") == "running"),  # noqa: B023 - awaited at once
                 )
                 note(
                     "screen 2",
@@ -142,7 +142,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 before = workers.row_count
                 note(
                     "scale + (Workers)",
-                    await timed(pilot, "plus", lambda: workers.row_count > before),
+                    await timed(pilot, "plus", lambda: workers.row_count > before),  # noqa: B023 - awaited at once
                 )
                 note(
                     "scale - (Workers)",
@@ -165,8 +165,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 was = feed.watching
 
                 def moved(was: Any = was) -> bool:
-                    return feed.watching != was and "output · " in str(
-                        feed.query_one("#output-title").render()
+                    return feed.watching != was and "output · " in str(  # noqa: B023 - awaited at once
+                        feed.query_one("#output-title").render()  # noqa: B023 - awaited at once
                     )
 
                 note(f"feed {key} (pick task)", await timed(pilot, key, moved))
