@@ -99,20 +99,100 @@ def _strictly_random(value: str) -> bool:
     return shannon(value) >= (3.3 if len(value) < 20 else 3.6)
 
 
-def find_context_free(text: str) -> Iterator[tuple[int, int, str]]:
+# Token runs, found once per text and shared by the shape detectors (this one and the rules with
+# `anchor = "token-run"`): the text is mapped to one byte per character (`a` alphanumeric, `+`
+# and `/`; `-` itself; `v` for `=_.~`; a space for anything else, non-ASCII included) so runs are
+# found by regexes with a literal prefix, which the regex engine scans for at C speed, instead of a
+# character class it must try at every position.
+_VIEW = bytes(
+    97
+    if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "+/")
+    else 45
+    if chr(i) == "-"
+    else 118
+    if chr(i) in "=_.~"
+    else 32
+    for i in range(256)
+)
+_RUN12 = re.compile(b"a" * 11 + b"a+")
+_RUN24 = re.compile(b"a" * 23 + b"a+")
+_UUID_VIEW = b"aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"
+_DIGITS = b"0123456789"
+
+
+class TokenRuns:
+    """Where a text holds long runs of token characters, the only places a generated value fits."""
+
+    __slots__ = ("ascii", "text", "view")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.ascii = text.encode("ascii") if text.isascii() else text.encode("ascii", "replace")
+        self.view = self.ascii.translate(_VIEW)
+
+    def _span(self, start: int, end: int) -> tuple[int, int]:
+        """The maximal run of value characters (`[A-Za-z0-9+/=_\\-.~]`) around [start, end)."""
+        view = self.view
+        stop = view.find(b" ", end)
+        return view.rfind(b" ", 0, start) + 1, len(view) if stop < 0 else stop
+
+    def digit_runs(self) -> Iterator[tuple[int, int]]:
+        """Value spans holding 12+ alphanumerics in a row, with a digit among them."""
+        raw = self.ascii
+        last = -1
+        for m in _RUN12.finditer(self.view):
+            start, end = m.span()
+            if start < last:
+                continue
+            chunk = raw[start:end]
+            if chunk.isalpha() or len(chunk.translate(None, _DIGITS)) == len(chunk):
+                continue
+            span = self._span(start, end)
+            last = span[1]
+            yield span
+
+    def token_windows(self) -> list[tuple[int, int]]:
+        """Value spans holding a 24+ token run right after `_`/`-`, or a UUID (prefix_ tokens)."""
+        text, view = self.text, self.view
+        starts = [
+            m.start() for m in _RUN24.finditer(view) if text[m.start() - 1 : m.start()] in "_-"
+        ]
+        at = view.find(_UUID_VIEW)
+        while at >= 0:
+            starts.append(at)
+            at = view.find(_UUID_VIEW, at + len(_UUID_VIEW))
+        out: list[tuple[int, int]] = []
+        last = -1
+        for start in sorted(starts):
+            if start >= last:
+                lo, hi = self._span(start, start + 1)
+                out.append((lo, hi))
+                last = hi
+        return out
+
+
+def find_context_free(text: str, runs: TokenRuns | None = None) -> Iterator[tuple[int, int, str]]:
     """Yield generated-looking values that are assigned or quoted, whatever the name."""
-    for m in _CANDIDATE.finditer(text):
-        value = m.group("val").rstrip(_TRAIL + "-")
-        if len(value) < 16 or not _strictly_random(value):
-            continue
-        start = m.start("val")
-        end = start + len(value)
-        if text[end : end + 4].lstrip("\"'` ").startswith("+") or text[
-            max(0, m.start() - 3) : m.start()
-        ].rstrip().endswith("+"):
-            continue  # "ghp_" + "..." : split on purpose, a test fixture built at run time
-        line_start = text.rfind("\n", 0, start) + 1
-        before = text[max(line_start, start - 80) : start].lower()
-        if any(word in before for word in _NOT_SECRET_NAMES):
-            continue
-        yield start, end, value
+    runs = runs or TokenRuns(text)
+    size = len(text)
+    for lo, hi in runs.digit_runs():
+        # the value sits in [lo, hi); what marks it as assigned or quoted is at most 8 chars before
+        for m in _CANDIDATE.finditer(text, max(0, lo - 8), min(size, hi + 1)):
+            yield from _context_free_hit(text, m)
+
+
+def _context_free_hit(text: str, m: re.Match[str]) -> Iterator[tuple[int, int, str]]:
+    value = m.group("val").rstrip(_TRAIL + "-")
+    if len(value) < 16 or not _strictly_random(value):
+        return
+    start = m.start("val")
+    end = start + len(value)
+    if text[end : end + 4].lstrip("\"'` ").startswith("+") or text[
+        max(0, m.start() - 3) : m.start()
+    ].rstrip().endswith("+"):
+        return  # "ghp_" + "..." : split on purpose, a test fixture built at run time
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[max(line_start, start - 80) : start].lower()
+    if any(word in before for word in _NOT_SECRET_NAMES):
+        return
+    yield start, end, value

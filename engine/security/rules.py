@@ -15,6 +15,7 @@ from pathlib import Path
 
 _RULES_FILE = Path(__file__).with_name("rules.toml")
 _VALIDATORS = ("none", "random", "password", "token")
+TOKEN_RUN = "token-run"
 
 
 class RuleError(ValueError):
@@ -34,6 +35,11 @@ class Rule:
     validate: str = "none"
     min_len: int = 8
     prefilter: str = ""
+    # Where matches can be, so the regex runs in small windows instead of over the whole text:
+    # "token-run" (around long runs of token characters, shared with the shape detector), or
+    # lower-case literals every match contains, with `window` = (chars before, chars after).
+    anchor: tuple[str, ...] = ()
+    window: tuple[int, int] = (0, 0)
     _compiled: re.Pattern[str] | None = field(default=None, repr=False)
 
     @property
@@ -71,12 +77,36 @@ def _rule_from(data: dict[str, object]) -> Rule:
             validate=str(data.get("validate", "none")),
             min_len=int(data.get("min_len", 8)),  # type: ignore[call-overload]
             prefilter=str(data.get("prefilter", "")),
+            anchor=_anchors(data.get("anchor", ())),
+            window=_window(data),
         )
     except KeyError as exc:
         raise RuleError(f"rule {data.get('id', '?')}: missing field {exc}") from exc
     if rule.validate not in _VALIDATORS:
         raise RuleError(f"rule {rule.id}: validate must be one of {', '.join(_VALIDATORS)}")
     return rule
+
+
+def _anchors(raw: object) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        return (raw,)
+    if not isinstance(raw, list | tuple) or not all(isinstance(a, str) and a for a in raw):
+        raise RuleError("anchor must be a string or a list of non-empty strings")
+    return tuple(a if a == TOKEN_RUN else a.lower() for a in raw)
+
+
+def _window(data: dict[str, object]) -> tuple[int, int]:
+    raw = data.get("window", (0, 0))
+    if (
+        not isinstance(raw, list | tuple)
+        or len(raw) != 2
+        or not all(isinstance(n, int) for n in raw)
+    ):
+        raise RuleError(f"rule {data.get('id', '?')}: window must be [before, after]")
+    anchors = data.get("anchor")
+    if anchors and anchors != TOKEN_RUN and anchors != [TOKEN_RUN] and raw[1] <= 0:
+        raise RuleError(f"rule {data.get('id', '?')}: an anchor needs window = [before, after]")
+    return int(raw[0]), int(raw[1])
 
 
 @cache

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Iterator
+
 from engine.security.entropy import is_placeholder, looks_random
 from engine.security.finding import Finding, fingerprint
-from engine.security.generic import find_context_free, find_keyword_values
+from engine.security.generic import TokenRuns, find_context_free, find_keyword_values
 from engine.security.masking import mask
-from engine.security.rules import Rule, RuleSet
+from engine.security.rules import TOKEN_RUN, Rule, RuleSet
 
 _WEAK_PASSWORDS = frozenset(
     {
@@ -86,8 +89,50 @@ def _lowered(text: str) -> str:
     return lowered
 
 
+def _anchored(rule: Rule, text: str, lowered: str) -> Iterator[re.Match[str]]:
+    """Matches of `rule` near its anchor literals; the same as a whole-text finditer when every
+    match holds an anchor within `window` (chars before, chars after) of it."""
+    hits: list[int] = []
+    for anchor in rule.anchor:
+        at = lowered.find(anchor)
+        while at >= 0:
+            hits.append(at)
+            at = lowered.find(anchor, at + 1)
+    if len(rule.anchor) > 1:
+        hits.sort()
+    rx = rule.rx
+    before, after = rule.window
+    size = len(text)
+    done = 0
+    for at in hits:
+        if at < done:
+            continue
+        hi = min(size, at + after)
+        # the leftmost match that starts at most `before` chars ahead of this anchor, if any
+        for start in range(max(done, at - before), at + 1):
+            m = rx.match(text, start, hi)
+            if m is not None:
+                if m.end() >= hi and hi < size:  # may be cut short by the window
+                    m = rx.match(text, start) or m
+                yield m
+                done = max(m.end(), start + 1)
+                break
+
+
+def _windowed(rule: Rule, text: str, runs: TokenRuns) -> Iterator[re.Match[str]]:
+    """Matches of a `token-run` rule: its regex only runs over spans holding a long token run."""
+    rx = rule.rx
+    size = len(text)
+    for lo, hi in runs.token_windows():
+        yield from rx.finditer(text, lo, min(size, hi + 1))
+
+
 def _rule_hits(
-    text: str, lowered: str, ruleset: RuleSet, skip: frozenset[str] = frozenset()
+    text: str,
+    lowered: str,
+    ruleset: RuleSet,
+    skip: frozenset[str] = frozenset(),
+    runs: TokenRuns | None = None,
 ) -> list[tuple[int, int, str, Rule | None]]:
     """Vetted matches of the named rules and the keyword detector."""
     hits: list[tuple[int, int, str, Rule | None]] = []
@@ -98,8 +143,14 @@ def _rule_hits(
         if pre is not None and pre.search(text) is None:
             continue
         rx = rule.rx
+        if rule.anchor == (TOKEN_RUN,):
+            matches: Iterable[re.Match[str]] = _windowed(rule, text, runs or TokenRuns(text))
+        elif rule.anchor:
+            matches = _anchored(rule, text, lowered)
+        else:
+            matches = rx.finditer(text)
         group = rule.group if rule.group is not None else (1 if rx.groups else 0)
-        for m in rx.finditer(text):
+        for m in matches:
             g = group
             if g and m.group(g) is None:  # alternation: take the first group that matched
                 g = next((i for i in range(1, rx.groups + 1) if m.group(i) is not None), 0)
@@ -115,9 +166,10 @@ def _rule_hits(
 def scan_secrets(text: str, path: str, ruleset: RuleSet) -> list[Finding]:
     """Every secret in `text`, one finding per (line, value); masked and fingerprinted."""
     lowered = _lowered(text)
-    hits = _rule_hits(text, lowered, ruleset)
+    runs = TokenRuns(text)
+    hits = _rule_hits(text, lowered, ruleset, runs=runs)
     if ruleset.generic_enabled:
-        for start, end, value in find_context_free(text):
+        for start, end, value in find_context_free(text, runs):
             if not _documented(_CONTEXT_FREE, text, start):
                 hits.append((start, end, value, _CONTEXT_FREE))
     return _to_findings(text, path, hits)
