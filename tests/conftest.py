@@ -65,7 +65,7 @@ OUTPUT = [
     "[core] warning: unused import 'itertools' (src/core/plan.py:3)",
     "[core] compiling src/core/locks.py",
     "[core] linking core.so",
-    "[core] using token ghp_****************************8f2a for the private index",
+    "[core] 3 warnings, 0 errors so far",
     "[core] 118/142 modules compiled",
 ]
 
