@@ -7,6 +7,7 @@ JS/TS file shows up, so a hook over YAML and Markdown never pays for `ast`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -56,11 +57,32 @@ def scan_text(text: str, path: str = "<text>", config: ScanConfig | None = None)
     return findings
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+class _Display:
+    """Paths as reported: relative to the working directory when under it, else as given.
+
+    Resolving every file costs more than scanning a small one, so directories are resolved once
+    and only files that are themselves symlinks are resolved one by one."""
+
+    def __init__(self) -> None:
+        self.cwd = str(Path.cwd().resolve())
+        self.dirs: dict[str, str] = {}
+
+    def __call__(self, path: Path) -> str:
+        raw = str(path)
+        head, name = os.path.split(raw)
+        if os.path.islink(raw) or not name:
+            full = str(path.resolve())
+        else:
+            real = self.dirs.get(head)
+            if real is None:
+                real = self.dirs[head] = str(Path(head or ".").resolve())
+            full = os.path.join(real, name)
+        cwd = self.cwd
+        if full.startswith(cwd) and full[len(cwd) : len(cwd) + 1] == os.sep:
+            return full[len(cwd) + 1 :]
+        if cwd == os.sep and full.startswith(os.sep):
+            return full[1:]
+        return raw if full != cwd else "."
 
 
 def _filter_baseline(findings: list[Finding], config: ScanConfig, use: bool) -> list[Finding]:
@@ -77,6 +99,7 @@ def scan_paths(
 ) -> list[Finding]:
     """Scan files and directories (directories walked with .gitignore honoured)."""
     config = config or ScanConfig()
+    display = _Display()
     findings: list[Finding] = []
     for file in iter_files(paths, config.exclude):
         try:
@@ -85,7 +108,7 @@ def scan_paths(
             continue
         text = decode(data, file.name, config.max_file_size)
         if text is not None:
-            findings += scan_text(text, _display(file), config)
+            findings += scan_text(text, display(file), config)
     return _filter_baseline(findings, config, baseline)
 
 
