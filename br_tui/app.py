@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from textual import work
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
@@ -146,7 +146,10 @@ class BrApp(App[str | None]):
         """Coalesce: whatever changed since the last refresh is read once, at most 5 times a
         second — at once when the change is one a user just asked for."""
         self._pending |= self.live.take()
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:  # between modes, or shutting down
+            return
         now = time.monotonic()
         if isinstance(screen, LiveScreen):
             if self._pending and (urgent or now - self._last_refresh >= REFRESH_S):
