@@ -6,9 +6,9 @@ the telemetry collector (which only needs `redact`) and a git hook pay only for 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from engine.security.masking import mask, redact
+
+TYPE_CHECKING = False  # not `from typing import ...`: importing typing costs a git hook ~3 ms
 
 if TYPE_CHECKING:
     from engine.security.baseline import accept, load_baseline, save_baseline

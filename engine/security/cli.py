@@ -6,26 +6,75 @@ here imports Textual or the engine's other parts: a hook pays for every import.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 USAGE_ERROR = 2
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"br-tui --scan: {message}\n")
-        raise SystemExit(USAGE_ERROR)
+def _parser_class():  # argparse costs a hook ~6 ms (it pulls in gettext, locale and shutil)
+    import argparse
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # type: ignore[override]
+            sys.stderr.write(f"br-tui --scan: {message}\n")
+            raise SystemExit(USAGE_ERROR)
+
+    return _Parser
 
 
-def _scan_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+_FLAGS = {
+    "--staged": "staged",
+    "--no-baseline": "no_baseline",
+    "--update-baseline": "update_baseline",
+    "--no-secrets": "no_secrets",
+    "--no-sqli": "no_sqli",
+}
+_VALUED = {"--format": "format", "--diff": "diff", "--baseline": "baseline", "--output": "output"}
+_VALUED["-o"] = "output"
+
+
+def _quick_parse(argv: list[str]) -> SimpleNamespace | None:
+    """The usual command lines (a hook's `--staged`, CI's `--format sarif -o FILE`) without
+    argparse; None for anything else (help, abbreviations, errors), which argparse then handles."""
+    args = SimpleNamespace(
+        paths=[], format="text", staged=False, diff=None, baseline=None, no_baseline=False,
+        update_baseline=False, no_secrets=False, no_sqli=False, output=None,
+    )  # fmt: skip
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name, eq, value = arg.partition("=")
+        if arg in _FLAGS:
+            setattr(args, _FLAGS[arg], True)
+        elif name in _VALUED and (eq or i + 1 < len(argv)):
+            if not eq:
+                i += 1
+                value = argv[i]
+            if value.startswith("-") or (name == "--format" and value not in _FORMATS):
+                return None
+            setattr(args, _VALUED[name], value)
+        elif arg and not arg.startswith("-"):
+            args.paths.append(arg)
+        else:
+            return None
+        i += 1
+    if args.staged and args.diff is not None:
+        return None  # argparse words the error
+    return args
+
+
+_FORMATS = ("text", "json", "sarif")
+
+
+def _scan_parser():
+    p = _parser_class()(
         prog="br-tui --scan",
         description="Find secrets and SQL injection. Exit 0 clean, 1 findings, 2 error.",
     )
     p.add_argument("paths", nargs="*", help="files/directories (default: staged files, else .)")
-    p.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    p.add_argument("--format", choices=_FORMATS, default="text")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--staged", action="store_true", help="scan the git index (pre-commit)")
     src.add_argument("--diff", metavar="REV", help="scan lines added since REV")
@@ -41,12 +90,15 @@ def _scan_parser() -> argparse.ArgumentParser:
 
 
 def _has_staged(root: Path) -> bool:
-    from engine.security.sources import _git
+    from engine.security.sources import GitError, _git
 
-    return bool(_git(["diff", "--cached", "--name-only", "-z"], root).strip())
+    try:
+        return bool(_git(["diff", "--cached", "--name-only", "-z"], root).strip())
+    except GitError:  # a `.git` that git doesn't accept: scan the directory instead
+        return False
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: SimpleNamespace) -> int:
     from engine.security.config import load_config
     from engine.security.report import render
     from engine.security.scanner import scan_diff, scan_paths, scan_staged
@@ -84,10 +136,12 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str]) -> int:
     """Entry point for `br-tui --scan ARGS` (argv is what follows `--scan`)."""
-    try:
-        args = _scan_parser().parse_args(argv)
-    except SystemExit as exc:  # usage error or --help: return the code, don't exit the caller
-        return int(exc.code or 0)
+    args = _quick_parse(argv)
+    if args is None:
+        try:
+            args = _scan_parser().parse_args(argv)  # type: ignore[assignment]
+        except SystemExit as exc:  # usage error or --help: return the code, don't exit the caller
+            return int(exc.code or 0)
     try:
         return _run(args)
     except KeyboardInterrupt:
@@ -99,7 +153,7 @@ def main(argv: list[str]) -> int:
 
 def hooks_main(argv: list[str]) -> int:
     """Entry point for `br-tui hooks install|uninstall [--repo DIR]`."""
-    p = _Parser(prog="br-tui hooks", description="Manage the git pre-commit hook.")
+    p = _parser_class()(prog="br-tui hooks", description="Manage the git pre-commit hook.")
     p.add_argument("action", choices=("install", "uninstall"))
     p.add_argument("--repo", default=".", help="repository (default: current directory)")
     try:

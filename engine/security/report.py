@@ -6,7 +6,6 @@ the raw value, so none can leak it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from engine.security.finding import Finding
@@ -32,11 +31,15 @@ def to_text(findings: Sequence[Finding]) -> str:
 
 
 def to_json(findings: Sequence[Finding]) -> str:
+    import json
+
     return json.dumps({"findings": [f.to_dict() for f in findings]}, indent=2) + "\n"
 
 
 def to_sarif(findings: Sequence[Finding], descriptions: dict[str, str] | None = None) -> str:
     """A single-run SARIF log; rule metadata for every rule that fired."""
+    import json
+
     descriptions = descriptions or {}
     rule_ids = sorted({f.rule_id for f in findings})
     rules = [

@@ -7,9 +7,8 @@ substring test, whether it needs to run on a given text at all.
 
 from __future__ import annotations
 
+import os
 import re
-import tomllib
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -22,25 +21,57 @@ class RuleError(ValueError):
     """A rule in the data file or the user's config can't be used (bad regex, missing field)."""
 
 
-@dataclass(slots=True)
 class Rule:
     """One detector: a regex, the group holding the secret, and how to vet the captured value."""
 
-    id: str
-    description: str
-    severity: str
-    regex: str
-    keywords: tuple[str, ...] = ()
-    group: int | None = None
-    validate: str = "none"
-    min_len: int = 8
-    prefilter: str = ""
-    # Where matches can be, so the regex runs in small windows instead of over the whole text:
-    # "token-run" (around long runs of token characters, shared with the shape detector), or
-    # lower-case literals every match contains, with `window` = (chars before, chars after).
-    anchor: tuple[str, ...] = ()
-    window: tuple[int, int] = (0, 0)
-    _compiled: re.Pattern[str] | None = field(default=None, repr=False)
+    __slots__ = (
+        "_compiled",
+        "anchor",
+        "description",
+        "group",
+        "id",
+        "keywords",
+        "min_len",
+        "prefilter",
+        "regex",
+        "severity",
+        "validate",
+        "window",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        description: str,
+        severity: str,
+        regex: str,
+        keywords: tuple[str, ...] = (),
+        group: int | None = None,
+        validate: str = "none",
+        min_len: int = 8,
+        prefilter: str = "",
+        anchor: tuple[str, ...] = (),
+        window: tuple[int, int] = (0, 0),
+    ) -> None:
+        self.id = id
+        self.description = description
+        self.severity = severity
+        self.regex = regex
+        self.keywords = keywords
+        self.group = group
+        self.validate = validate
+        self.min_len = min_len
+        self.prefilter = prefilter
+        # Where matches can be, so the regex runs in small windows instead of over the whole
+        # text: "token-run" (around long runs of token characters, shared with the shape
+        # detector), or lower-case literals every match contains, with `window` = (chars
+        # before, chars after).
+        self.anchor = anchor
+        self.window = window
+        self._compiled: re.Pattern[str] | None = None
+
+    def __repr__(self) -> str:
+        return f"Rule(id={self.id!r})"
 
     @property
     def rx(self) -> re.Pattern[str]:
@@ -109,12 +140,49 @@ def _window(data: dict[str, object]) -> tuple[int, int]:
     return int(raw[0]), int(raw[1])
 
 
-@cache
-def _shipped() -> tuple[tuple[Rule, ...], tuple[str, ...]]:
+def _cache_file() -> Path:
+    """Where the parsed rules file is kept, keyed by its path, size and modification time."""
+    import binascii
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    st = _RULES_FILE.stat()
+    tag = binascii.crc32(str(_RULES_FILE).encode("utf-8", "surrogateescape"))
+    return Path(base, "br-tui", f"rules-{tag:08x}-{st.st_size}-{st.st_mtime_ns}.marshal")
+
+
+def _rules_data() -> dict[str, object]:
+    """rules.toml as parsed data: from a marshal cache when it is current, else parsed (and the
+    cache written). A hook run would otherwise spend more on `tomllib` than on scanning."""
+    import marshal
+
+    try:
+        data = marshal.loads(_cache_file().read_bytes())
+        if isinstance(data, dict):
+            return data
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    import tomllib
+
     with _RULES_FILE.open("rb") as fh:
         data = tomllib.load(fh)
-    rules = tuple(_rule_from(r) for r in data.get("rule", []))
-    generic = tuple(str(k).lower() for k in data.get("generic", {}).get("keywords", []))
+    try:
+        target = _cache_file()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for stale in target.parent.glob(target.name.rsplit("-", 2)[0] + "-*.marshal"):
+            stale.unlink(missing_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(marshal.dumps(data))
+        os.replace(tmp, target)
+    except (OSError, ValueError):
+        pass  # no writable cache directory: parse on every run
+    return data
+
+
+@cache
+def _shipped() -> tuple[tuple[Rule, ...], tuple[str, ...]]:
+    data = _rules_data()
+    rules = tuple(_rule_from(r) for r in data.get("rule", []))  # type: ignore[union-attr]
+    generic = tuple(str(k).lower() for k in data.get("generic", {}).get("keywords", []))  # type: ignore[union-attr]
     return rules, generic
 
 
@@ -202,50 +270,65 @@ class _KeywordFinder:
     def __init__(self, keywords: list[str]) -> None:
         self.keywords = keywords
         groups: dict[str, list[int]] = {}
-        anchors = _anchor_indexes(keywords)
+        self.anchors = _anchor_indexes(keywords)
         for n, kw in enumerate(keywords):
-            groups.setdefault(kw[anchors[n]], []).append(n)
+            groups.setdefault(kw[self.anchors[n]], []).append(n)
         self.passes: list[tuple[re.Pattern[str], list[int]]] = []
         for char, members in groups.items():
             alts = []
             for n in members:
                 kw = keywords[n]
-                i = anchors[n]
+                i = self.anchors[n]
                 before = f"(?<={re.escape(kw[: i + 1])})" if i else ""
                 alts.append(f"{before}{re.escape(kw[i + 1 :])}")
-            # one guard for "any keyword here", then every keyword tested at the same position
-            # (several may end or start at one anchor: `glpat-` and `-u` in `glpat-u...`)
-            each = "".join(f"(?:(?={a})())?" for a in alts)
-            rx = re.compile(f"{re.escape(char)}(?={'|'.join(alts)}){each}")
+            # "any keyword here" in the regex; which ones (several may share one anchor, as
+            # `glpat-` and `-u` in `glpat-u...`) is checked on the few positions it finds
+            rx = re.compile(f"{re.escape(char)}(?={'|'.join(alts)})")
             self.passes.append((rx, members))
 
     def present(self, lowered: str) -> set[int]:
         found: set[int] = set()
+        keywords, anchors = self.keywords, self.anchors
         for rx, members in self.passes:
-            want = len(members)
-            seen: set[int] = set()
+            left = list(members)
             for m in rx.finditer(lowered):
-                seen.update(i for i, g in enumerate(m.groups()) if g is not None)
-                if len(seen) == want:
-                    break
-            found.update(members[i] for i in seen)
+                at = m.start()
+                hit = [n for n in left if lowered.startswith(keywords[n], at - anchors[n])]
+                if hit:
+                    found.update(hit)
+                    left = [n for n in left if n not in found]
+                    if not left:
+                        break
         return found
 
 
-@dataclass(slots=True)
 class RuleSet:
     """The rules in force for one scan: shipped minus disabled plus the user's own."""
 
-    rules: list[Rule]
-    generic_keywords: tuple[str, ...]
-    generic_enabled: bool = True
-    _finder: _KeywordFinder | None = field(default=None, repr=False)
-    _by_keyword: list[list[int]] = field(default_factory=list, repr=False)
-    _always: list[int] = field(default_factory=list, repr=False)
+    __slots__ = (
+        "_always",
+        "_by_keyword",
+        "_finder",
+        "_keywords",
+        "generic_enabled",
+        "generic_keywords",
+        "rules",
+    )
+
+    def __init__(
+        self, rules: list[Rule], generic_keywords: tuple[str, ...], generic_enabled: bool = True
+    ) -> None:
+        self.rules = rules
+        self.generic_keywords = generic_keywords
+        self.generic_enabled = generic_enabled
+        self._finder: _KeywordFinder | None = None
+        self._keywords: list[str] | None = None
+        self._by_keyword: list[list[int]] = []
+        self._always: list[int] = []
 
     def active(self, lowered: str) -> list[Rule]:
         """The rules whose keywords occur in `lowered` (rules without keywords always run)."""
-        if self._finder is None:
+        if self._keywords is None:
             index: dict[str, list[int]] = {}
             for n, rule in enumerate(self.rules):
                 if not rule.keywords or any(len(k) < 2 for k in rule.keywords):
@@ -253,11 +336,13 @@ class RuleSet:
                     continue
                 for k in rule.keywords:
                     index.setdefault(k, []).append(n)
-            keywords = list(index)
-            self._by_keyword = [index[k] for k in keywords]
-            self._finder = _KeywordFinder(keywords)
+            self._keywords = list(index)
+            self._by_keyword = [index[k] for k in self._keywords]
         chosen = set(self._always)
-        for k in self._finder.present(lowered):
+        if self._finder is None:
+            self._finder = _KeywordFinder(self._keywords)
+        present = self._finder.present(lowered)
+        for k in present:
             chosen.update(self._by_keyword[k])
         return [self.rules[n] for n in sorted(chosen)]
 

@@ -88,9 +88,12 @@ class _Display:
 def _filter_baseline(findings: list[Finding], config: ScanConfig, use: bool) -> list[Finding]:
     if not use:
         return findings
+    path = config.root / config.baseline
+    if not path.exists():  # most repositories have none: don't import json for nothing
+        return findings
     from engine.security.baseline import load_baseline
 
-    accepted = load_baseline(config.root / config.baseline)
+    accepted = load_baseline(path)
     return [f for f in findings if f.fingerprint not in accepted] if accepted else findings
 
 

@@ -128,8 +128,37 @@ def _git(args: list[str], cwd: Path, data: bytes | None = None) -> bytes:
     return done.stdout
 
 
-def repo_root(cwd: Path | str = ".") -> Path | None:
-    """The work tree's top directory, or None outside a git repository."""
+_GIT_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+)
+
+
+def _find_root(cwd: Path | str) -> Path | None:
+    """The nearest directory holding `.git` (a directory, or a file for worktrees and
+    submodules), found without starting git; None when git itself must decide."""
+    if any(os.environ.get(name) for name in _GIT_ENV):
+        return None
+    here = os.path.realpath(cwd)
+    if ".git" in here.split(os.sep):
+        return None
+    while True:
+        if os.path.exists(os.path.join(here, ".git")):
+            return Path(here)
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+
+
+def repo_root(cwd: Path | str = ".", *, quick: bool = True) -> Path | None:
+    """The work tree's top directory, or None outside a git repository (`quick`: trust a
+    `.git` entry found walking up, rather than asking git)."""
+    found = _find_root(cwd) if quick else None
+    if found is not None:  # a hook pays ~3 ms per git process: ask git only when unsure
+        return found
     try:
         out = _git(["rev-parse", "--show-toplevel"], Path(cwd))
     except GitError:
@@ -195,7 +224,7 @@ def iter_files(paths: Iterable[str | Path], exclude: Iterable[str] = ()) -> Iter
             continue
         if not path.is_dir():
             raise FileNotFoundError(f"no such file or directory: {raw}")
-        root = repo_root(path)
+        root = repo_root(path, quick=False)
         if root is not None:
             out = _git(["ls-files", "-z", "-c", "-o", "--exclude-standard", "--", "."], path)
             for rel in out.decode("utf-8", "surrogateescape").split("\0"):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import replace
 from functools import lru_cache
 
 from engine.security.finding import Finding, fingerprint
@@ -483,5 +482,5 @@ def scan_python(text: str, path: str) -> list[Finding]:
             _scan_tree(text, path, findings, set())
             return findings
         offset = text.count("\n", 0, start)
-        findings += [replace(f, line=f.line + offset) for f in part]
+        findings += [f.replace(line=f.line + offset) for f in part]
     return findings
