@@ -97,21 +97,89 @@ def _filter_baseline(findings: list[Finding], config: ScanConfig, use: bool) -> 
     return [f for f in findings if f.fingerprint not in accepted] if accepted else findings
 
 
-def scan_paths(
-    paths: Iterable[str | Path], config: ScanConfig | None = None, *, baseline: bool = True
-) -> list[Finding]:
-    """Scan files and directories (directories walked with .gitignore honoured)."""
-    config = config or ScanConfig()
+def _scan_files(files: list[Path], config: ScanConfig) -> list[Finding]:
     display = _Display()
     findings: list[Finding] = []
-    for file in iter_files(paths, config.exclude):
+    for file in files:
         try:
-            data = file.read_bytes()
+            with open(file, "rb") as fh:
+                data = fh.read(config.max_file_size + 1)
         except OSError:
             continue
         text = decode(data, file.name, config.max_file_size)
         if text is not None:
             findings += scan_text(text, display(file), config)
+    return findings
+
+
+# Trees smaller than this are scanned in-process: starting workers costs more than it saves.
+PARALLEL_BYTES = 4_000_000
+_CHUNK_BYTES = 1_000_000
+_pool_config: ScanConfig | None = None
+
+
+def _pool_scan(files: list[Path]) -> list[Finding]:
+    assert _pool_config is not None
+    return _scan_files(files, _pool_config)
+
+
+def _workers(files: list[Path], jobs: int | None) -> tuple[int, list[list[Path]]]:
+    """How many processes to use and the chunks of files they take, in scan order."""
+    if jobs == 1 or (jobs is None and (os.cpu_count() or 1) < 2):
+        return 1, []
+    if jobs is None:
+        import threading  # fork only from a single-threaded process (a CLI run, a script)
+
+        if threading.active_count() > 1:
+            return 1, []
+    chunks: list[list[Path]] = [[]]
+    size = total = 0
+    for file in files:
+        try:
+            n = os.path.getsize(file)
+        except OSError:
+            n = 0
+        if size >= _CHUNK_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(file)
+        size += n
+        total += n
+    if jobs is None and total < PARALLEL_BYTES:
+        return 1, []
+    return min(jobs or os.cpu_count() or 1, len(chunks)), chunks
+
+
+def scan_paths(
+    paths: Iterable[str | Path],
+    config: ScanConfig | None = None,
+    *,
+    baseline: bool = True,
+    jobs: int | None = None,
+) -> list[Finding]:
+    """Scan files and directories (directories walked with .gitignore honoured).
+
+    `jobs`: worker processes; None spreads a big tree (over PARALLEL_BYTES) over every core from
+    a single-threaded process on a platform that forks, and scans anything else in-process."""
+    global _pool_config
+    config = config or ScanConfig()
+    files = list(iter_files(paths, config.exclude))
+    workers, chunks = _workers(files, jobs)
+    if workers < 2:
+        return _filter_baseline(_scan_files(files, config), config, baseline)
+    import multiprocessing
+
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:  # no fork (Windows): one process
+        return _filter_baseline(_scan_files(files, config), config, baseline)
+    config.ruleset().active("")  # keyword finder compiled once here, inherited by workers
+    _pool_config = config
+    try:
+        with context.Pool(workers) as pool:
+            findings = [f for part in pool.imap(_pool_scan, chunks) for f in part]
+    finally:
+        _pool_config = None
     return _filter_baseline(findings, config, baseline)
 
 
