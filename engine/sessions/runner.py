@@ -84,6 +84,8 @@ class SessionRunner:
         self._shell.kill_grace_s = self.options.kill_grace
         self._agent: Executor | None = None
         self._git: dict[str, str | None] = {}
+        # os.environ decodes every variable on each copy; tasks start from one snapshot.
+        self._base_env = dict(os.environ)
         self._done = asyncio.Event()
         self._listeners: list[Callable[[str], None]] = []
         self.pool = Pool(
@@ -519,7 +521,7 @@ class SessionRunner:
             worker_id=worker.id,
             argv=["/bin/sh", "-c", spec.run] if spec.run is not None else None,
             cwd=spec.cwd,
-            env={**os.environ, **spec.env, "BR_SESSION": self.session_id, "BR_TASK": tid},
+            env={**self._base_env, **spec.env, "BR_SESSION": self.session_id, "BR_TASK": tid},
             timeout=spec.timeout,
             on_line=on_line,
             on_spawn=on_spawn,
