@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from functools import cache
 
 from engine.security.entropy import looks_random, shannon
+from engine.security.masking import _trie
 
 # After the keyword: the rest of the identifier, a separator zone, an opening quote or bracket.
 _TAIL = re.compile(
@@ -29,7 +30,9 @@ _TRAIL = ".,;:\\/"
 
 @cache
 def _keyword_rx(keywords: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(re.escape(k) for k in sorted(keywords, key=len, reverse=True)))
+    # a trie (`a(?:ccess|pi...|uth)|...`): each position tries one branch per first letter, and a
+    # keyword that extends another (`cred`, `credential`) still matches its longest form
+    return re.compile(_trie(set(keywords)))
 
 
 def find_keyword_values(

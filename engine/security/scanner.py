@@ -14,7 +14,7 @@ from pathlib import Path
 from engine.security.allow import allowed_lines, has_allow_marker
 from engine.security.config import ScanConfig
 from engine.security.finding import Finding
-from engine.security.secrets import scan_secrets
+from engine.security.secrets import lowered, scan_secrets
 from engine.security.sources import (
     added_lines,
     decode,
@@ -37,19 +37,18 @@ def scan_text(text: str, path: str = "<text>", config: ScanConfig | None = None)
     if FILE_MARKER in text[:2000]:
         return []
     findings: list[Finding] = []
+    low = lowered(text) if config.secrets or config.sqli else ""
     if config.secrets:
-        findings += scan_secrets(text, path, config.ruleset())
-    if config.sqli and path.endswith(PY_EXT + JS_EXT):
-        lowered = text.lower()
-        if any(h in lowered for h in _SQL_HINTS):
-            if path.endswith(PY_EXT):
-                from engine.security.sqli_python import scan_python
+        findings += scan_secrets(text, path, config.ruleset(), low)
+    if config.sqli and path.endswith(PY_EXT + JS_EXT) and any(h in low for h in _SQL_HINTS):
+        if path.endswith(PY_EXT):
+            from engine.security.sqli_python import scan_python
 
-                findings += scan_python(text, path)
-            else:
-                from engine.security.sqli_js import scan_js
+            findings += scan_python(text, path)
+        else:
+            from engine.security.sqli_js import scan_js
 
-                findings += scan_js(text, path)
+            findings += scan_js(text, path)
     if findings and has_allow_marker(text):
         allowed = allowed_lines(text)
         findings = [f for f in findings if f.line not in allowed]

@@ -82,6 +82,11 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return line, column
 
 
+def lowered(text: str) -> str:
+    """`text.lower()` with the same length, so offsets found in one hold in the other."""
+    return _lowered(text)
+
+
 def _lowered(text: str) -> str:
     lowered = text.lower()
     if len(lowered) != len(text):  # a few characters (İ) grow when lowered: keep offsets aligned
@@ -163,9 +168,13 @@ def _rule_hits(
     return hits
 
 
-def scan_secrets(text: str, path: str, ruleset: RuleSet) -> list[Finding]:
-    """Every secret in `text`, one finding per (line, value); masked and fingerprinted."""
-    lowered = _lowered(text)
+def scan_secrets(
+    text: str, path: str, ruleset: RuleSet, lowered: str | None = None
+) -> list[Finding]:
+    """Every secret in `text`, one finding per (line, value); masked and fingerprinted.
+
+    `lowered`: `lowered(text)` when the caller has it already."""
+    lowered = lowered if lowered is not None else _lowered(text)
     runs = TokenRuns(text)
     hits = _rule_hits(text, lowered, ruleset, runs=runs)
     if ruleset.generic_enabled:

@@ -376,13 +376,18 @@ def _apply_assignment(scope: _Scope, node: ast.AST) -> None:
 # Cheap pre-pass: a file is only parsed around calls to a sink name (`.execute(`, `text(`, ...)
 # whose first argument is not plainly constant. The lookbehinds hang off one literal `(`, so the
 # regex engine skips between parentheses at C speed; `ast.parse` is by far the costliest step.
-_SINK_CALL = re.compile(
-    r"\((?:"
-    + "|".join(
-        f"(?<=[^\\w]{re.escape(n)}\\()" for n in sorted(_STRONG | _FUNCS | _BUILDER, key=len)
-    )
-    + ")"
-)
+def _sink_call_rx() -> re.Pattern[str]:
+    names = sorted(_STRONG | _FUNCS | _BUILDER)
+    by_len: dict[int, list[str]] = {}
+    for name in names:
+        by_len.setdefault(len(name), []).append(re.escape(name))
+    # one fixed-width lookbehind per name length, behind a guard on the name's last letter
+    last = "".join(sorted({n[-1] for n in names}))
+    behind = "|".join(f"(?<=[^\\w](?:{'|'.join(group)})\\()" for _, group in sorted(by_len.items()))
+    return re.compile(f"\\((?<=[{re.escape(last)}]\\()(?:{behind})")
+
+
+_SINK_CALL = _sink_call_rx()
 _STATIC_ARG = re.compile(r"""\s*(?:\)|[rRbBuU]{0,2}(?:"[^"\\\n{]*"|'[^'\\\n{]*')\s*[,)])""")
 _NAME_ARG = re.compile(r"\s*([A-Za-z_]\w*)\s*[,)]")
 _TOP_LEVEL = re.compile(r"\n(?=[^\s#)\]}])")
@@ -390,6 +395,7 @@ _DEF_STARTS = ("\ndef ", "\nasync def ", "\nclass ")
 _RECEIVER = re.compile(r"[\w.]+(?:\([^()\n]*\)[\w.]*)*\.\s*\w+\s*$")
 _BUILDER_ONLY = _BUILDER - _STRONG - _FUNCS
 # A builder call on a receiver that doesn't look like a DB only matters with SQL text near it.
+_SQL_VERBS = ("select", "insert", "update", "delete")
 _SQL_VERBS_RX = re.compile(
     r"(?i:select|insert|update|delete)\s[^\n]{0,80}?(?i:from|into|set|where)\b"
 )
@@ -447,7 +453,8 @@ def _candidate_blocks(text: str) -> list[tuple[int, int]] | None:
             chain = receiver.group().lower() if receiver else ""
             if not any(w in chain for w in _DB_WORDS):
                 scope_start = max(text.rfind("def ", max(0, at - 3000), at), at - 3000, 0)
-                if not _SQL_VERBS_RX.search(text, scope_start, at + 500):
+                window = text[scope_start : at + 500].lower()
+                if not any(v in window for v in _SQL_VERBS) or not _SQL_VERBS_RX.search(window):
                     continue
         block = _block_of(text, at)
         if block is None:
