@@ -1,0 +1,133 @@
+"""br:allow-file -- The fast paths give the same answers as the plain ones they replace.
+
+Anchored rule windows vs a whole-text regex, the shared token-run pass, the worker pool vs one
+process, the argparse-free command line, the rules cache, and the slotted Finding.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+from engine.security import rules as rules_mod
+from engine.security.cli import _quick_parse, _scan_parser
+from engine.security.config import ScanConfig
+from engine.security.finding import Finding
+from engine.security.scanner import scan_paths, scan_text
+
+J = "".join
+R32 = "Zx8Qm2Lp7Rt4Vw9Kc3Nb6Hy1Jd5Fg0Sa"
+
+TEXTS = [
+    J(["db = 'postgres://admin:", R32[:14], "@db.internal:5432/app'\n"]),
+    J(["x = 1  # postgres://u:pw@h  http://a/b  ", "redis://:", R32[3:19], "@cache:6379\n"]),
+    J(["headers = {'Authorization': 'Bearer ", R32, "'}\n", "token  ", R32[::-1], "\n"]),
+    J(["curl -u deploy:", R32[:12], " https://x\n", "wget --http-password=", R32[5:20], "\n"]),
+    J(["key = '", "9f3c1ab47e2d8c05b6a1f4e3d7c29b8a", "-us12'\n"]),
+    J(["acme_live_", R32, R32[:8], " and acme-", R32[2:30], "-", R32[:7], "\n"]),
+    J(["tok = 'wxyz_", "3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e6f", "'\n"]),
+    J(['secret = "', R32, '"\n', 'blob: "', R32[::-1], R32[:20], '"\n']),
+    "ordinary text " * 50 + "://" * 30 + "bearer " * 20,
+]
+
+
+def _whole_text(cfg_rules: list[dict[str, object]] | None = None) -> ScanConfig:
+    """The shipped rules with anchors and token-run windows removed: whole-text regexes."""
+    shipped, _ = rules_mod._shipped()
+    plain = []
+    for rule in shipped:
+        data: dict[str, object] = {
+            "id": rule.id,
+            "description": rule.description,
+            "severity": rule.severity,
+            "regex": rule.regex,
+            "keywords": list(rule.keywords),
+            "validate": rule.validate,
+            "min_len": rule.min_len,
+        }
+        if rule.group is not None:
+            data["group"] = rule.group
+        plain.append(data)
+    return ScanConfig(sqli=False, rules=plain + (cfg_rules or []))
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_anchored_and_token_run_rules_match_whole_text_regexes(text: str) -> None:
+    fast = scan_text(text, "a.py", ScanConfig(sqli=False))
+    slow = scan_text(text, "a.py", _whole_text())
+    assert [(f.line, f.column, f.rule_id, f.match) for f in fast] == [
+        (f.line, f.column, f.rule_id, f.match) for f in slow
+    ]
+
+
+def test_user_rule_with_anchor_window() -> None:
+    rule = {
+        "id": "acme-token",
+        "description": "ACME",
+        "regex": r"\b(acme_[A-Za-z0-9]{32})\b",
+        "keywords": ["acme_"],
+        "anchor": ["acme_"],
+        "window": [0, 48],
+    }
+    text = J(["a = 'acme_", R32, "'\nb = xacme_", R32, "\n"])
+    cfg = ScanConfig(sqli=False, rules=[rule], disable=["prefixed-token", "generic-secret"])
+    found = scan_text(text, "a.txt", cfg)
+    assert [(f.line, f.rule_id) for f in found if f.rule_id == "acme-token"] == [(1, "acme-token")]
+    with pytest.raises(ValueError, match="window"):
+        rules_mod.load_rules([{**rule, "window": [0, 0]}])
+
+
+def test_pool_and_one_process_agree(tmp_path: Path) -> None:
+    for i, text in enumerate(TEXTS * 3):
+        (tmp_path / f"f{i:02d}.py").write_text(text)
+    one = scan_paths([tmp_path], baseline=False, jobs=1)
+    two = scan_paths([tmp_path], baseline=False, jobs=2)
+    assert one and one == two
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--staged"],
+        ["--format", "sarif", "-o", "out.sarif", "src", "lib"],
+        ["--format=json", "--diff", "HEAD~1", "--no-sqli"],
+        ["--baseline", "b.json", "--no-baseline", "--update-baseline", "--no-secrets", "."],
+    ],
+)
+def test_quick_parse_agrees_with_argparse(argv: list[str]) -> None:
+    quick = _quick_parse(argv)
+    assert quick is not None
+    assert vars(quick) == vars(_scan_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize(
+    "argv", [["-h"], ["--stag"], ["--format", "xml"], ["--staged", "--diff", "x"], ["--", "a"]]
+)
+def test_quick_parse_leaves_the_rest_to_argparse(argv: list[str]) -> None:
+    assert _quick_parse(argv) is None
+
+
+def test_rules_cache_is_used_and_survives_corruption(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = rules_mod._rules_data()
+    cache = rules_mod._cache_file()
+    assert cache.is_file()
+    assert rules_mod._rules_data() == first
+    cache.write_bytes(b"\x00garbage")
+    assert rules_mod._rules_data() == first  # parsed again, cache rewritten
+    assert rules_mod._rules_data() == first
+
+
+def test_finding_is_an_immutable_value() -> None:
+    f = Finding("a.py", 3, 1, "jwt", "secret", "medium", "JWT", "eyJh****abcd", "f00")
+    assert pickle.loads(pickle.dumps(f)) == f
+    assert hash(f) == hash(f.replace(line=3))
+    assert f.replace(line=4).line == 4 and f.line == 3
+    assert f.to_dict()["rule_id"] == "jwt"
+    with pytest.raises(AttributeError):
+        f.line = 9  # type: ignore[misc]
