@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import selectors
+import select
 import signal
 import subprocess
 import threading
@@ -27,7 +27,7 @@ MAX_LINE = 64 * 1024
 #: How long output may keep flowing after the main process exited (a grandchild holding the
 #: pipe) before the rest of the group is killed.
 DRAIN_S = 0.2
-TICK_S = 0.25
+TICK_S = 0.1  # how often the timeout and the kill deadline are looked at
 
 
 class ProcessControl:
@@ -38,7 +38,6 @@ class ProcessControl:
         self.paused_at: float | None = None
         self.paused_total = 0.0
         self.cancel_requested = threading.Event()
-        self._wake_fd: int | None = None
 
     def signal(self, sig: int) -> None:
         try:
@@ -58,12 +57,12 @@ class ProcessControl:
             self.signal(signal.SIGCONT)
 
     def cancel(self) -> None:
+        """SIGTERM at once (waking a stopped group); the attempt's watcher sees the exit,
+        records the cancel, and sends SIGKILL if the group outlives the grace period."""
         self.cancel_requested.set()
-        if self._wake_fd is not None:
-            try:
-                os.write(self._wake_fd, b"x")  # wake the attempt's select at once
-            except OSError:
-                pass
+        self.paused_at = None
+        self.signal(signal.SIGTERM)
+        self.signal(signal.SIGCONT)
 
     def running_time(self, started: float) -> float:
         now = time.monotonic()
@@ -161,20 +160,13 @@ class SubprocessExecutor:
             os.close(out_w)
             os.close(err_w)
         control = ProcessControl(proc.pid)
-        wake_r, wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
-        control._wake_fd = wake_w
         ctx.on_spawn(proc.pid, proc_start_ticks(proc.pid))
         slot.attach(control)
         try:
             pipes = {out_r: _Lines("stdout", ctx), err_r: _Lines("stderr", ctx)}
-            state, reason, status, rusage = self._watch(
-                ctx, proc.pid, control, started, pipes, wake_r
-            )
+            state, reason, status, rusage = self._watch(ctx, proc.pid, control, started, pipes)
         finally:
             slot.detach()
-            control._wake_fd = None
-            os.close(wake_r)
-            os.close(wake_w)
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen mustn't poll
         code = proc.returncode
         wall = time.monotonic() - started
@@ -195,14 +187,13 @@ class SubprocessExecutor:
         control: ProcessControl,
         started: float,
         pipes: dict[int, _Lines],
-        wake_r: int,
     ) -> tuple[str | None, str | None, int, os.struct_rusage]:
         """Read output until the process has exited and its pipes are closed; enforce the
         timeout and cancellation (SIGTERM, then SIGKILL after the grace period) meanwhile."""
         pidfd = os.pidfd_open(pid)
-        sel = selectors.DefaultSelector()
-        for fd in (*pipes, wake_r, pidfd):
-            sel.register(fd, selectors.EVENT_READ)
+        poller = select.poll()  # no epoll instance to create and close per attempt
+        for fd in (*pipes, pidfd):
+            poller.register(fd, select.POLLIN)
         verdict: tuple[str, str] | None = None
         kill_at: float | None = None
         exited: tuple[int, os.struct_rusage] | None = None
@@ -212,15 +203,16 @@ class SubprocessExecutor:
             while True:
                 now = time.monotonic()
                 if verdict is None:
-                    if control.cancel_requested.is_set():
+                    if control.cancel_requested.is_set():  # cancel() already sent SIGTERM
                         verdict = ("cancelled", "cancelled")
+                        kill_at = now + self.kill_grace_s
                     elif (
                         ctx.timeout is not None
                         and control.paused_at is None
                         and control.running_time(started) >= ctx.timeout
                     ):
                         verdict = ("timeout", f"timed out after {ctx.timeout:g}s")
-                    if verdict is not None and exited is None:
+                    if verdict is not None and verdict[0] == "timeout" and exited is None:
                         control.paused_at = None  # SIGTERM the group, waking it if stopped
                         control.signal(signal.SIGTERM)
                         control.signal(signal.SIGCONT)
@@ -244,32 +236,25 @@ class SubprocessExecutor:
                     timeout = min(timeout, max(0.0, kill_at - now))
                 if exited is not None:
                     timeout = min(timeout, max(0.0, drain_until - now))
-                for key, _ in sel.select(timeout):
-                    fd = key.fd
+                for fd, _ in poller.poll(timeout * 1000):
                     if fd == pidfd:
                         _, status, rusage = os.wait4(pid, 0)
                         exited = (status, rusage)
                         drain_until = time.monotonic() + DRAIN_S
                         kill_at = None
-                        sel.unregister(pidfd)
-                    elif fd == wake_r:
-                        try:
-                            os.read(wake_r, 64)
-                        except BlockingIOError:
-                            pass
+                        poller.unregister(pidfd)
                     else:
                         chunk = os.read(fd, 65536)
                         if chunk:
                             pipes[fd].feed(chunk)
                         else:
                             pipes.pop(fd).close()
-                            sel.unregister(fd)
+                            poller.unregister(fd)
                             os.close(fd)
         finally:
             for fd, lines in pipes.items():
                 lines.close()
                 os.close(fd)
-            sel.close()
             os.close(pidfd)
         assert exited is not None
         state, reason = verdict if verdict else (None, None)
