@@ -126,12 +126,14 @@ _DIGITS = b"0123456789"
 class TokenRuns:
     """Where a text holds long runs of token characters, the only places a generated value fits."""
 
-    __slots__ = ("ascii", "text", "view")
+    __slots__ = ("_runs", "_spans", "ascii", "text", "view")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.ascii = text.encode("ascii") if text.isascii() else text.encode("ascii", "replace")
         self.view = self.ascii.translate(_VIEW)
+        self._runs: list[tuple[int, int]] | None = None
+        self._spans: list[tuple[int, int]] | None = None
 
     def _span(self, start: int, end: int) -> tuple[int, int]:
         """The maximal run of value characters (`[A-Za-z0-9+/=_\\-.~]`) around [start, end)."""
@@ -139,12 +141,33 @@ class TokenRuns:
         stop = view.find(b" ", end)
         return view.rfind(b" ", 0, start) + 1, len(view) if stop < 0 else stop
 
+    def _run12(self) -> list[tuple[int, int]]:
+        if self._runs is None:
+            self._runs = [m.span() for m in _RUN12.finditer(self.view)]
+        return self._runs
+
+    def spans(self) -> list[tuple[int, int]]:
+        """Value spans holding 12+ alphanumerics (or `+`, `/`) in a row, in text order."""
+        if self._spans is None:
+            out: list[tuple[int, int]] = []
+            last = -1
+            for start, end in self._run12():
+                if start >= last:
+                    span = self._span(start, end)
+                    out.append(span)
+                    last = span[1]
+            self._spans = out
+        return self._spans
+
+    def runs_text(self, lowered: str) -> str:
+        """The lower-cased text of `spans()`, one per line: where token-run keywords can be."""
+        return "\n".join([lowered[lo:hi] for lo, hi in self.spans()])
+
     def digit_runs(self) -> Iterator[tuple[int, int]]:
         """Value spans holding 12+ alphanumerics in a row, with a digit among them."""
         raw = self.ascii
         last = -1
-        for m in _RUN12.finditer(self.view):
-            start, end = m.span()
+        for start, end in self._run12():
             if start < last:
                 continue
             chunk = raw[start:end]

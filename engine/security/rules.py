@@ -31,6 +31,7 @@ class Rule:
         "group",
         "id",
         "keywords",
+        "keywords_in",
         "min_len",
         "prefilter",
         "regex",
@@ -52,6 +53,7 @@ class Rule:
         prefilter: str = "",
         anchor: tuple[str, ...] = (),
         window: tuple[int, int] = (0, 0),
+        keywords_in: str = "text",
     ) -> None:
         self.id = id
         self.description = description
@@ -68,6 +70,10 @@ class Rule:
         # before, chars after).
         self.anchor = anchor
         self.window = window
+        # "token-run": every match holds one of the keywords inside a run of token characters
+        # (`[A-Za-z0-9+/=_\-.~]`) that also holds 12+ `[A-Za-z0-9+/]` in a row, so the keywords
+        # are only looked for in those runs (a small part of most files).
+        self.keywords_in = keywords_in
         self._compiled: re.Pattern[str] | None = None
 
     def __repr__(self) -> str:
@@ -110,9 +116,12 @@ def _rule_from(data: dict[str, object]) -> Rule:
             prefilter=str(data.get("prefilter", "")),
             anchor=_anchors(data.get("anchor", ())),
             window=_window(data),
+            keywords_in=str(data.get("keywords_in", "text")),
         )
     except KeyError as exc:
         raise RuleError(f"rule {data.get('id', '?')}: missing field {exc}") from exc
+    if rule.keywords_in not in ("text", TOKEN_RUN):
+        raise RuleError(f"rule {rule.id}: keywords_in must be 'text' or '{TOKEN_RUN}'")
     if rule.validate not in _VALIDATORS:
         raise RuleError(f"rule {rule.id}: validate must be one of {', '.join(_VALIDATORS)}")
     return rule
@@ -241,15 +250,18 @@ _FREQ = dict(
 _FREQ["."] = _FREQ.pop("T")
 _FREQ["_"] = _FREQ.pop("I")
 _PASS_COST = 2.0
+# A pass on a character this frequent costs several passes on a literal word: keywords made of
+# frequent characters only (`asia`, `eaaa`) get a pass of their own on the whole keyword.
+_FREQUENT = 15.0
 
 
-def _anchor_indexes(keywords: list[str]) -> list[int]:
+def _anchor_indexes(keywords: list[str], frequent: float = _FREQUENT) -> list[int]:
     """For each keyword, the index of the character its pass searches for."""
     uncovered = set(range(len(keywords)))
     chosen: list[str] = []
     while uncovered:
         best = max(
-            {c for n in uncovered for c in keywords[n]},
+            sorted({c for n in uncovered for c in keywords[n]}),
             key=lambda c: (
                 sum(c in keywords[n] for n in uncovered) / (_PASS_COST + _FREQ.get(c, 0.1)),
                 -_FREQ.get(c, 0.1),
@@ -260,6 +272,9 @@ def _anchor_indexes(keywords: list[str]) -> list[int]:
     out = []
     for kw in keywords:
         char = min((c for c in chosen if c in kw), key=lambda c: _FREQ.get(c, 0.1))
+        if _FREQ.get(char, 0.1) >= frequent:
+            out.append(-1)  # a literal pass of its own
+            continue
         out.append(kw.index(char))
     return out
 
@@ -267,24 +282,44 @@ def _anchor_indexes(keywords: list[str]) -> list[int]:
 class _KeywordFinder:
     """Which of many literal keywords occur in a lower-cased text, in a few fast passes."""
 
-    def __init__(self, keywords: list[str]) -> None:
+    def __init__(self, keywords: list[str], frequent: float = _FREQUENT) -> None:
         self.keywords = keywords
         groups: dict[str, list[int]] = {}
-        self.anchors = _anchor_indexes(keywords)
+        self.anchors = _anchor_indexes(keywords, frequent)
+        literal: list[int] = []
         for n, kw in enumerate(keywords):
-            groups.setdefault(kw[self.anchors[n]], []).append(n)
+            if self.anchors[n] < 0:
+                self.anchors[n] = 0
+                literal.append(n)
+            else:
+                groups.setdefault(kw[self.anchors[n]], []).append(n)
         self.passes: list[tuple[re.Pattern[str], list[int]]] = []
+        from engine.security.masking import _trie
+
         for char, members in groups.items():
-            alts = []
+            # "any keyword here" in the regex; which ones (several may share one anchor, as
+            # `glpat-` and `-u` in `glpat-u...`) is checked on the few positions it finds. The
+            # regex may match a little more than the keywords (what comes before the anchor and
+            # what follows it are tested apart, per length of the part before): each branch is
+            # a trie, so a frequent anchor (`_`, `a`) costs one test per character, not one per
+            # keyword.
+            by_len: dict[tuple[int, bool], tuple[set[str], set[str]]] = {}
             for n in members:
                 kw = keywords[n]
                 i = self.anchors[n]
-                before = f"(?<={re.escape(kw[: i + 1])})" if i else ""
-                alts.append(f"{before}{re.escape(kw[i + 1 :])}")
-            # "any keyword here" in the regex; which ones (several may share one anchor, as
-            # `glpat-` and `-u` in `glpat-u...`) is checked on the few positions it finds
-            rx = re.compile(f"{re.escape(char)}(?={'|'.join(alts)})")
+                befores, afters = by_len.setdefault((i, i + 1 == len(kw)), (set(), set()))
+                befores.add(kw[:i])
+                afters.add(kw[i + 1 :])
+            alts = []
+            for (i, ends), (befores, afters) in sorted(by_len.items()):
+                behind = f"(?<=(?:{_trie(befores)}){re.escape(char)})" if i else ""
+                ahead = "" if ends else f"(?={_trie(afters)})"
+                alts.append(behind + ahead)
+            body = "" if "" in alts else f"(?:{'|'.join(alts)})"
+            rx = re.compile(f"{re.escape(char)}{body}")
             self.passes.append((rx, members))
+        for n in literal:
+            self.passes.append((re.compile(re.escape(keywords[n])), [n]))
 
     def present(self, lowered: str) -> set[int]:
         found: set[int] = set()
@@ -309,6 +344,7 @@ class RuleSet:
         "_always",
         "_by_keyword",
         "_finder",
+        "_in_runs",
         "_keywords",
         "generic_enabled",
         "generic_keywords",
@@ -321,29 +357,47 @@ class RuleSet:
         self.rules = rules
         self.generic_keywords = generic_keywords
         self.generic_enabled = generic_enabled
-        self._finder: _KeywordFinder | None = None
+        self._finder: tuple[_KeywordFinder, list[int], _KeywordFinder, list[int]] | None = None
         self._keywords: list[str] | None = None
         self._by_keyword: list[list[int]] = []
         self._always: list[int] = []
+        self._in_runs: list[int] = []  # indexes of keywords looked for in token runs only
 
-    def active(self, lowered: str) -> list[Rule]:
-        """The rules whose keywords occur in `lowered` (rules without keywords always run)."""
+    def active(self, lowered: str, runs_text: str | None = None) -> list[Rule]:
+        """The rules whose keywords occur in `lowered` (rules without keywords always run).
+
+        `runs_text`: the lower-cased token runs of the text (`TokenRuns.runs_text`), where the
+        keywords of `keywords_in = "token-run"` rules are looked for instead of the whole text."""
         if self._keywords is None:
-            index: dict[str, list[int]] = {}
+            index: dict[tuple[str, bool], list[int]] = {}
             for n, rule in enumerate(self.rules):
                 if not rule.keywords or any(len(k) < 2 for k in rule.keywords):
                     self._always.append(n)
                     continue
                 for k in rule.keywords:
-                    index.setdefault(k, []).append(n)
-            self._keywords = list(index)
-            self._by_keyword = [index[k] for k in self._keywords]
+                    index.setdefault((k, rule.keywords_in == TOKEN_RUN), []).append(n)
+            keys = list(index)
+            self._keywords = [k for k, _ in keys]
+            self._in_runs = [i for i, (_, in_runs) in enumerate(keys) if in_runs]
+            self._by_keyword = [index[k] for k in keys]
         chosen = set(self._always)
         if self._finder is None:
-            self._finder = _KeywordFinder(self._keywords)
-        present = self._finder.present(lowered)
-        for k in present:
-            chosen.update(self._by_keyword[k])
+            runs = set(self._in_runs)
+            text_kw = [i for i in range(len(self._keywords)) if i not in runs]
+            self._finder = (
+                _KeywordFinder([self._keywords[i] for i in text_kw]),
+                text_kw,
+                # token runs are a small text of few distinct characters: no literal passes
+                _KeywordFinder([self._keywords[i] for i in self._in_runs], float("inf")),
+                self._in_runs,
+            )
+        text_finder, text_kw, run_finder, run_kw = self._finder
+        for k in text_finder.present(lowered):
+            chosen.update(self._by_keyword[text_kw[k]])
+        if run_kw:
+            found = run_finder.present(lowered if runs_text is None else runs_text)
+            for k in found:
+                chosen.update(self._by_keyword[run_kw[k]])
         return [self.rules[n] for n in sorted(chosen)]
 
 

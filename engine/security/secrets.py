@@ -141,7 +141,7 @@ def _rule_hits(
 ) -> list[tuple[int, int, str, Rule | None]]:
     """Vetted matches of the named rules and the keyword detector."""
     hits: list[tuple[int, int, str, Rule | None]] = []
-    for rule in ruleset.active(lowered):
+    for rule in ruleset.active(lowered, runs.runs_text(lowered) if runs is not None else None):
         if rule.id in skip:
             continue
         pre = rule.pre_rx

@@ -394,6 +394,9 @@ _TOP_LEVEL = re.compile(r"\n(?=[^\s#)\]}])")
 _DEF_STARTS = ("\ndef ", "\nasync def ", "\nclass ")
 _RECEIVER = re.compile(r"[\w.]+(?:\([^()\n]*\)[\w.]*)*\.\s*\w+\s*$")
 _BUILDER_ONLY = _BUILDER - _STRONG - _FUNCS
+# The name called at the end of a line's text before `(`: after `def ` (group 1), after a `.`
+# (group 2: an attribute), or bare.
+_CALLEE = re.compile(r"(\bdef\s+)?(\.\s*)?(\w+)$")
 # A builder call on a receiver that doesn't look like a DB only matters with SQL text near it.
 _SQL_VERBS = ("select", "insert", "update", "delete")
 _SQL_VERBS_RX = re.compile(
@@ -406,19 +409,25 @@ def _assign_rx(name: str) -> re.Pattern[str]:
     return re.compile(rf"{re.escape(name)}\s*(?::[^=\n]*)?\+?=(?!=)")
 
 
-def _maybe_built(text: str, after: int) -> bool:
+def _maybe_built(text: str, after: int, assigned: dict[str, bool] | None = None) -> bool:
     """Could the call's first argument be a built string? False only when it plainly isn't."""
     if _STATIC_ARG.match(text, after, after + 400):
         return False
     name = _NAME_ARG.match(text, after, after + 200)
     if name:
         ident = name.group(1)
-        if ident.isupper():
+        if ident.isupper() or ident in ("None", "True", "False"):
             return False
+        if assigned is not None and ident in assigned:
+            return assigned[ident]
+        found = False
         for m in _assign_rx(ident).finditer(text):  # assigned somewhere: may be built
             if m.start() == 0 or not (text[m.start() - 1].isalnum() or text[m.start() - 1] in "_."):
-                return True
-        return False
+                found = True
+                break
+        if assigned is not None:
+            assigned[ident] = found
+        return found
     return True
 
 
@@ -441,13 +450,21 @@ def _block_of(text: str, at: int) -> tuple[int, int] | None:
 def _candidate_blocks(text: str) -> list[tuple[int, int]] | None:
     """Spans worth parsing ([] = nothing to do, None = parse the whole file)."""
     blocks: dict[int, int] = {}
+    assigned: dict[str, bool] = {}
     for m in _SINK_CALL.finditer(text):
         at = m.start()
-        if not _maybe_built(text, at + 1):
-            continue
         line_start = text.rfind("\n", 0, at) + 1
         callee = text[line_start:at]
-        if callee.rsplit(".", 1)[-1].strip() in _BUILDER_ONLY:
+        called = _CALLEE.search(callee[-200:])
+        if called is None or called.group(1) is not None:
+            continue  # `def text(...)`: a definition, not a call
+        if (
+            called.group(2) is None
+            and called.group(3) not in _FUNCS
+            and callee[: len(callee) - len(called.group())].strip()
+        ):
+            continue  # a bare name is a sink only if it is one of _FUNCS (`text(`, `RawSQL(`)
+        if called.group(3) in _BUILDER_ONLY:
             # builder methods are sinks only on a DB-looking receiver or with SQL in sight
             receiver = _RECEIVER.search(callee)
             chain = receiver.group().lower() if receiver else ""
@@ -456,6 +473,8 @@ def _candidate_blocks(text: str) -> list[tuple[int, int]] | None:
                 window = text[scope_start : at + 500].lower()
                 if not any(v in window for v in _SQL_VERBS) or not _SQL_VERBS_RX.search(window):
                     continue
+        if not _maybe_built(text, at + 1, assigned):
+            continue
         block = _block_of(text, at)
         if block is None:
             return None
