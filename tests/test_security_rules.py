@@ -249,3 +249,21 @@ def test_config_disables_and_extends() -> None:
         rules=[{"id": "acme", "regex": r"\b(acme_[0-9a-f]{8})\b", "keywords": ["acme_"]}],
     )
     assert {f.rule_id for f in scan_text("t = acme_" + "1a2b3c4d", "a.txt", own)} == {"acme"}
+
+
+def test_names_in_library_code_are_not_generic_secrets():
+    from engine.security.generic import looks_like_name
+
+    for name in (
+        "ASAuthorizationAppleIDButton",
+        "manylinux2014_compatible",
+        "MDLAnimatedVector3",
+        "XN--MGBCPQ6GPA1A",
+    ):
+        assert looks_like_name(name), name
+    for secret in (
+        "aio_VxEqGaqgMgZej3DceezbBy03eWyW",
+        "yvxpthLIcYpZweFpPOVeCOtt",
+        "Ab3xQ9zL0pWm7rT2",
+    ):
+        assert not looks_like_name(secret), secret

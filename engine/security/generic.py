@@ -51,7 +51,7 @@ def find_keyword_values(
         value = m.group("val").rstrip(_TRAIL)
         last_end = m.end()  # keywords inside a value already read are not read again: linear
         strong = _STRONG_SEP.search(m.group("sep")) is not None
-        if looks_random(value, 8 if strong else 16):
+        if looks_random(value, 8 if strong else 16) and not looks_like_name(value):
             start = m.start("val")
             yield start, start + len(value), value
 
@@ -91,6 +91,8 @@ def _strictly_random(value: str) -> bool:
     if not looks_random(value, 16, allow_uuid=False):
         return False
     if _HASHISH.fullmatch(value) or not any(c.isdigit() for c in value):
+        return False
+    if looks_like_name(value):
         return False
     segments = _SEGMENTS.split(value)
     longest = max(segments, key=len)
@@ -222,3 +224,38 @@ def _context_free_hit(text: str, m: re.Match[str]) -> Iterator[tuple[int, int, s
     if any(word in before for word in _NOT_SECRET_NAMES):
         return
     yield start, end, value
+
+
+# Library code is full of long names that pass an entropy test: `ASAuthorizationAppleIDButton`,
+# `manylinux2010_compatible`, `MDLAnimatedVector3`, MIME types. Split into words at
+# case changes, digits and separators, such a name is made of pronounceable words, short acronyms
+# and short numbers; a generated value has consonant clusters, long or many digit runs.
+_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+|[^A-Za-z0-9]+")
+_CONSONANTS4 = re.compile(r"[b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ]{4}")
+
+
+def looks_like_name(value: str) -> bool:
+    """True for identifiers, dotted/slashed names, MIME types and IDN labels made of words."""
+    if value[:4].lower() == "xn--":
+        return True  # punycode domain label
+    words = digits = noise = 0
+    for part in _PARTS.findall(value):
+        first = part[0]
+        if first.isdigit():
+            digits += 1
+            if len(part) > 4 or digits > 2:
+                return False
+        elif first.isalpha():
+            if part.isupper() and len(part) > 1:
+                if len(part) > 6:
+                    return False  # acronyms are short
+            elif len(part) >= 3:
+                low = part.lower()
+                if not any(c in "aeiou" for c in low) or _CONSONANTS4.search(low) or len(part) > 14:
+                    return False
+                words += 1
+            elif len(part) == 2 or part.islower():
+                noise += 1  # `Vx`, `a`: random text is full of these, names have few
+                if noise > 1:
+                    return False
+    return words >= 2

@@ -7,7 +7,12 @@ from collections.abc import Iterable, Iterator
 
 from engine.security.entropy import is_placeholder, looks_random
 from engine.security.finding import Finding, fingerprint
-from engine.security.generic import TokenRuns, find_context_free, find_keyword_values
+from engine.security.generic import (
+    TokenRuns,
+    find_context_free,
+    find_keyword_values,
+    looks_like_name,
+)
 from engine.security.masking import mask
 from engine.security.rules import TOKEN_RUN, Rule, RuleSet
 
@@ -57,6 +62,8 @@ def _valid(rule: Rule, value: str) -> bool:
             and len(set(value)) > 3
         )
     # "token": a vendor prefix then a generated body; the body carries the randomness.
+    if looks_like_name(value):
+        return False  # `en-US/FlashPlatform/reference`, `manylinux2014_compatible`
     parts = value.replace("-", "_").split("_")
     if parts[0].lower().startswith(("sha", "md5")):
         return False  # subresource integrity (sha384-...), not a vendor token
