@@ -85,6 +85,29 @@ def test_pool_and_one_process_agree(tmp_path: Path) -> None:
     one = scan_paths([tmp_path], baseline=False, jobs=1)
     two = scan_paths([tmp_path], baseline=False, jobs=2)
     assert one and one == two
+    assert scan_paths([tmp_path], baseline=False, jobs=3) == one
+
+
+def test_pool_rescans_what_a_dead_worker_took(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from engine.security import scanner
+
+    for i, text in enumerate(TEXTS * 3):
+        (tmp_path / f"f{i:02d}.py").write_text(text)
+    one = scan_paths([tmp_path], baseline=False, jobs=1)
+    parent = os.getpid()
+    real = scanner._read_scan
+
+    def dying(file, config, display):  # type: ignore[no-untyped-def]
+        if os.getpid() != parent:
+            os._exit(3)
+        return real(file, config, display)
+
+    monkeypatch.setattr(scanner, "_read_scan", dying)
+    assert scan_paths([tmp_path], baseline=False, jobs=2) == one
 
 
 @pytest.mark.parametrize(

@@ -96,34 +96,30 @@ def _filter_baseline(findings: list[Finding], config: ScanConfig, use: bool) -> 
     return [f for f in findings if f.fingerprint not in accepted] if accepted else findings
 
 
+def _read_scan(file: Path, config: ScanConfig, display: _Display) -> list[Finding]:
+    try:
+        with open(file, "rb") as fh:
+            data = fh.read(config.max_file_size + 1)
+    except OSError:
+        return []
+    text = decode(data, file.name, config.max_file_size)
+    return scan_text(text, display(file), config) if text is not None else []
+
+
 def _scan_files(files: list[Path], config: ScanConfig) -> list[Finding]:
     display = _Display()
     findings: list[Finding] = []
     for file in files:
-        try:
-            with open(file, "rb") as fh:
-                data = fh.read(config.max_file_size + 1)
-        except OSError:
-            continue
-        text = decode(data, file.name, config.max_file_size)
-        if text is not None:
-            findings += scan_text(text, display(file), config)
+        findings += _read_scan(file, config, display)
     return findings
 
 
 # Trees smaller than this are scanned in-process: starting workers costs more than it saves.
 PARALLEL_BYTES = 4_000_000
-_CHUNK_BYTES = 1_000_000
-_pool_config: ScanConfig | None = None
 
 
-def _pool_scan(files: list[Path]) -> list[Finding]:
-    assert _pool_config is not None
-    return _scan_files(files, _pool_config)
-
-
-def _workers(files: list[Path], jobs: int | None) -> tuple[int, list[list[Path]]]:
-    """How many processes to use and the chunks of files they take, in scan order."""
+def _workers(files: list[Path], jobs: int | None) -> tuple[int, list[int]]:
+    """How many processes to use (the caller's included) and each file's size."""
     if jobs == 1 or (jobs is None and (os.cpu_count() or 1) < 2):
         return 1, []
     if jobs is None:
@@ -131,22 +127,114 @@ def _workers(files: list[Path], jobs: int | None) -> tuple[int, list[list[Path]]
 
         if threading.active_count() > 1:
             return 1, []
-    chunks: list[list[Path]] = [[]]
-    size = total = 0
+    if not hasattr(os, "fork"):  # Windows: one process
+        return 1, []
+    sizes = []
     for file in files:
         try:
-            n = os.path.getsize(file)
+            sizes.append(os.path.getsize(file))
         except OSError:
-            n = 0
-        if size >= _CHUNK_BYTES:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(file)
-        size += n
-        total += n
-    if jobs is None and total < PARALLEL_BYTES:
+            sizes.append(0)
+    if jobs is None and sum(sizes) < PARALLEL_BYTES:
         return 1, []
-    return min(jobs or os.cpu_count() or 1, len(chunks)), chunks
+    return max(1, min(jobs or os.cpu_count() or 1, len(files))), sizes
+
+
+_WARM_TEXT = (
+    'api_key = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"\n'
+    'cursor.execute(f"SELECT * FROM t WHERE id = {x}")\n'
+)
+
+
+def _warm(config: ScanConfig) -> None:
+    """Compile every regex and import every analyser once, before forking: workers inherit them."""
+    ruleset = config.ruleset()
+    ruleset.active("")
+    for rule in ruleset.rules:
+        _ = rule.rx, rule.pre_rx
+    scan_text(_WARM_TEXT, "warm.py", config)
+    scan_text(
+        _WARM_TEXT.replace("cursor.execute(f", "db.query(`").replace('}")', "}`)"),
+        "warm.js",
+        config,
+    )
+
+
+def _scan_shared(
+    files: list[Path], order: list[int], config: ScanConfig, counter, results: dict
+) -> list[int]:
+    """Scan files in `order` (largest first), taking the next one from the shared counter until
+    none is left; findings go to `results` by file index. Returns the indexes taken."""
+    display = _Display()
+    taken: list[int] = []
+    total = len(order)
+    lock = counter.get_lock()
+    while True:
+        with lock:
+            at = counter.value
+            counter.value = at + 1
+        if at >= total:
+            return taken
+        index = order[at]
+        taken.append(index)
+        found = _read_scan(files[index], config, display)
+        if found:
+            results[index] = found
+
+
+def _scan_parallel(files: list[Path], sizes: list[int], config: ScanConfig, workers: int):
+    """Scan on `workers` processes, this one included: forked children and this process take
+    files one at a time, largest first, from a shared counter, so all finish together; each
+    child sends back its findings by file index through a pipe. Files a child did not report
+    (it died) are scanned here. Findings come out in file order, as from one process."""
+    import multiprocessing
+    import pickle
+
+    _warm(config)
+    counter = multiprocessing.get_context("fork").Value("q", 0)
+    order = sorted(range(len(files)), key=sizes.__getitem__, reverse=True)
+    children: list[tuple[int, int]] = []
+    try:
+        for _ in range(workers - 1):
+            read_fd, write_fd = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # child: scan, report, exit without running the parent's code
+                code = 1
+                try:
+                    os.close(read_fd)
+                    mine: dict[int, list[Finding]] = {}
+                    taken = _scan_shared(files, order, config, counter, mine)
+                    with os.fdopen(write_fd, "wb") as out:
+                        pickle.dump((taken, mine), out, pickle.HIGHEST_PROTOCOL)
+                    code = 0
+                finally:
+                    os._exit(code)
+            os.close(write_fd)
+            children.append((pid, read_fd))
+        results: dict[int, list[Finding]] = {}
+        done = set(_scan_shared(files, order, config, counter, results))
+        for pid, read_fd in children:
+            with os.fdopen(read_fd, "rb") as src:
+                data = src.read()
+            children = [c for c in children if c[0] != pid]
+            os.waitpid(pid, 0)
+            try:
+                taken, found = pickle.loads(data)
+            except Exception:  # the child died: its files are scanned again below
+                continue
+            done.update(taken)
+            results.update(found)
+        display = _Display()
+        for index in range(len(files)):
+            if index not in done:
+                found = _read_scan(files[index], config, display)
+                if found:
+                    results[index] = found
+    finally:
+        for pid, read_fd in children:  # only on an error here: don't leave zombies
+            os.close(read_fd)
+            os.waitpid(pid, 0)
+    return [f for index in sorted(results) for f in results[index]]
 
 
 def scan_paths(
@@ -158,28 +246,14 @@ def scan_paths(
 ) -> list[Finding]:
     """Scan files and directories (directories walked with .gitignore honoured).
 
-    `jobs`: worker processes; None spreads a big tree (over PARALLEL_BYTES) over every core from
-    a single-threaded process on a platform that forks, and scans anything else in-process."""
-    global _pool_config
+    `jobs`: processes; None spreads a big tree (over PARALLEL_BYTES) over every core from a
+    single-threaded process on a platform that forks, and scans anything else in-process."""
     config = config or ScanConfig()
     files = list(iter_files(paths, config.exclude))
-    workers, chunks = _workers(files, jobs)
+    workers, sizes = _workers(files, jobs)
     if workers < 2:
         return _filter_baseline(_scan_files(files, config), config, baseline)
-    import multiprocessing
-
-    try:
-        context = multiprocessing.get_context("fork")
-    except ValueError:  # no fork (Windows): one process
-        return _filter_baseline(_scan_files(files, config), config, baseline)
-    config.ruleset().active("")  # keyword finder compiled once here, inherited by workers
-    _pool_config = config
-    try:
-        with context.Pool(workers) as pool:
-            findings = [f for part in pool.imap(_pool_scan, chunks) for f in part]
-    finally:
-        _pool_config = None
-    return _filter_baseline(findings, config, baseline)
+    return _filter_baseline(_scan_parallel(files, sizes, config, workers), config, baseline)
 
 
 def _require_repo(repo: Path | str | None) -> Path:
