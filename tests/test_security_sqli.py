@@ -67,3 +67,23 @@ def test_js_clean(src: str) -> None:
 
 def test_unparsable_python_is_not_a_crash() -> None:
     assert scan_python("def (:\n", "a.py") == []
+
+
+def test_module_level_sink_parses_module_code_only() -> None:
+    from engine.security.sqli_python import _module_code
+
+    src = (
+        "import db\n"
+        "@deco\n"
+        "def helper(x):\n"
+        "    return x\n"
+        "\n"
+        'q = f"SELECT * FROM t WHERE id = {uid}"\n'
+        "class Other:\n"
+        "    name = 1\n"
+        "db.execute(q)\n"
+    )
+    code = _module_code(src)
+    assert "helper" not in code and "Other" not in code
+    assert code.count("\n") == src.count("\n")
+    assert [f.line for f in scan_python(src, "m.py")] == [9]

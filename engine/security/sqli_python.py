@@ -392,6 +392,7 @@ _STATIC_ARG = re.compile(r"""\s*(?:\)|[rRbBuU]{0,2}(?:"[^"\\\n{]*"|'[^'\\\n{]*')
 _NAME_ARG = re.compile(r"\s*([A-Za-z_]\w*)\s*[,)]")
 _TOP_LEVEL = re.compile(r"\n(?=[^\s#)\]}])")
 _DEF_STARTS = ("\ndef ", "\nasync def ", "\nclass ")
+_DEF_LINE = re.compile(r"^(?:def |async def |class )", re.M)
 _RECEIVER = re.compile(r"[\w.]+(?:\([^()\n]*\)[\w.]*)*\.\s*\w+\s*$")
 _BUILDER_ONLY = _BUILDER - _STRONG - _FUNCS
 # The name called at the end of a line's text before `(`: after `def ` (group 1), after a `.`
@@ -436,20 +437,22 @@ def _block_of(text: str, at: int) -> tuple[int, int] | None:
     start = max(text.rfind(d, 0, at) for d in _DEF_STARTS) + 1
     if start == 0 and not text.startswith(tuple(d[1:] for d in _DEF_STARTS)):
         return None
+    line_end = text.find("\n", start)  # the block runs from its def line to the next top level
     while start > 0:  # decorators belong to the block
         prev = text.rfind("\n", 0, start - 1) + 1
         if not text.startswith("@", prev):
             break
         start = prev
-    line_end = text.find("\n", start)
     end_m = _TOP_LEVEL.search(text, line_end) if line_end >= 0 else None
     end = end_m.start() + 1 if end_m else len(text)
     return (start, end) if at < end else None
 
 
-def _candidate_blocks(text: str) -> list[tuple[int, int]] | None:
-    """Spans worth parsing ([] = nothing to do, None = parse the whole file)."""
+def _candidate_blocks(text: str, blocks_only: bool = False) -> list[tuple[int, int]] | None:
+    """Spans worth parsing ([] = nothing to do, None = a module-level call: parse the module
+    code, `_module_code`); `blocks_only`: the def/class blocks even when there is such a call."""
     blocks: dict[int, int] = {}
+    module_level = False
     assigned: dict[str, bool] = {}
     for m in _SINK_CALL.finditer(text):
         at = m.start()
@@ -477,9 +480,35 @@ def _candidate_blocks(text: str) -> list[tuple[int, int]] | None:
             continue
         block = _block_of(text, at)
         if block is None:
-            return None
+            module_level = True
+            continue
         blocks.setdefault(block[0], block[1])
+    if module_level and not blocks_only:
+        return None
     return sorted(blocks.items())
+
+
+def _module_code(text: str) -> str:
+    """`text` with every top-level def/class block that holds no candidate sink call blanked
+    (its lines kept as empty lines, so line numbers hold): what a module-level sink needs parsed.
+    Those blocks are separate scopes: they can't feed a module-level call's argument."""
+    keep = {start for start, _ in _candidate_blocks(text, blocks_only=True) or ()}
+    parts: list[str] = []
+    done = 0
+    for m in _DEF_LINE.finditer(text):
+        if m.start() < done:
+            continue
+        block = _block_of(text, m.end())
+        if block is None:
+            continue
+        start, end = block
+        if start in keep or start < done:
+            continue
+        parts.append(text[done:start])
+        parts.append("\n" * text.count("\n", start, end))
+        done = end
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def _scan_tree(source: str, path: str, findings: list[Finding], seen: set[int]) -> bool:
@@ -499,7 +528,9 @@ def scan_python(text: str, path: str) -> list[Finding]:
     blocks = _candidate_blocks(text)
     findings: list[Finding] = []
     if blocks is None:
-        _scan_tree(text, path, findings, set())
+        if not _scan_tree(_module_code(text), path, findings, set()):
+            findings = []
+            _scan_tree(text, path, findings, set())
         return findings
     for start, end in blocks:
         part: list[Finding] = []
