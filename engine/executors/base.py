@@ -23,8 +23,7 @@ class RunContext:
     env: Mapping[str, str]
     timeout: float | None  # seconds of running time (paused time doesn't count)
     on_line: Callable[[str, str], None]  # (stream, line)
-    #: a process group is now running: (pgid, its start time in ticks, to tell pid reuse apart)
-    on_spawn: Callable[[int, int | None], None] = lambda pgid, pstart: None
+    on_spawn: Callable[[int], None] = lambda pgid: None  # a process group is now running
     prompt: str | None = None
     model: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # plan/routing hints for agent backends

@@ -70,16 +70,6 @@ class ProcessControl:
         return now - started - paused
 
 
-def proc_start_ticks(pid: int) -> int | None:
-    """The process' start time in clock ticks since boot: tells a pid apart from its reuse."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read().decode()
-        return int(stat.rsplit(")", 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 _DEVNULL: int | None = None
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
@@ -160,7 +150,7 @@ class SubprocessExecutor:
             os.close(out_w)
             os.close(err_w)
         control = ProcessControl(proc.pid)
-        ctx.on_spawn(proc.pid, proc_start_ticks(proc.pid))
+        ctx.on_spawn(proc.pid)
         slot.attach(control)
         try:
             pipes = {out_r: _Lines("stdout", ctx), err_r: _Lines("stderr", ctx)}

@@ -16,7 +16,6 @@ from typing import Any
 
 import sqlite_utils
 
-from engine.executors.subprocess import proc_start_ticks
 from engine.locks import HOST, pid_alive
 from engine.sessions.repo import SessionError, resolve_session
 from engine.sessions.states import ACTIVE_SESSION, SessionStatus, TaskState
@@ -90,20 +89,35 @@ def request(
     return "requested (the owner hasn't answered yet)"
 
 
-def _kill_leftovers(db: sqlite_utils.Database, session_id: str) -> int:
-    """Kill task process groups a dead owner left running; the start time guards pid reuse."""
+def is_task_process(pid: int, session_id: str, task_id: str) -> bool:
+    """Is `pid` still the leader of that task's process group, not a reuse of its pid?
+
+    Every task runs with BR_SESSION and BR_TASK in its environment; a recycled pid won't have
+    both. Unreadable (gone, or not ours) means no.
+    """
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = set(f.read().split(b"\0"))
+    except OSError:
+        return False
+    return f"BR_SESSION={session_id}".encode() in env and f"BR_TASK={task_id}".encode() in env
+
+
+def _kill_leftovers(db: sqlite_utils.Database, session: dict[str, Any]) -> int:
+    """Kill task process groups a dead owner left running on this host."""
+    if session.get("owner_host") not in (None, HOST):
+        return 0  # pids elsewhere mean nothing here; that host's processes die with its owner
     killed = 0
     for row in db.query(
-        "SELECT pid, pstart FROM attempts WHERE session_id=? AND ended_at IS NULL"
+        "SELECT pid, task_id FROM attempts WHERE session_id=? AND ended_at IS NULL"
         " AND pid IS NOT NULL",
-        (session_id,),
+        (session["id"],),
     ):
-        pid = row["pid"]
-        if row["pstart"] is not None and proc_start_ticks(pid) != row["pstart"]:
+        if not is_task_process(row["pid"], session["id"], row["task_id"]):
             continue
         for sig in (signal.SIGKILL, signal.SIGCONT):
             try:
-                os.killpg(pid, sig)
+                os.killpg(row["pid"], sig)
             except (ProcessLookupError, PermissionError):
                 break
         else:
@@ -118,7 +132,7 @@ def recover(store: Store, session: dict[str, Any], *, reason: str = "owner died"
     why = f"{reason} (pid {session.get('owner_pid')})"
 
     def run(db: sqlite_utils.Database) -> dict[str, Any]:
-        killed = _kill_leftovers(db, sid)
+        killed = _kill_leftovers(db, session)
         workers = [
             r["id"]
             for r in db.query(

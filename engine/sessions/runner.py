@@ -487,12 +487,12 @@ class SessionRunner:
             ),
         ]
         insert_attempt = (
-            "INSERT INTO attempts (session_id, task_id, attempt, worker_id, started_at, pid,"
-            " pstart) VALUES (?,?,?,?,?,?,?)"
+            "INSERT INTO attempts (session_id, task_id, attempt, worker_id, started_at, pid)"
+            " VALUES (?,?,?,?,?,?)"
         )
         started = False
 
-        def record_start(pgid: int | None, pstart: int | None = None) -> None:
+        def record_start(pgid: int | None) -> None:
             """The start and the process group land in one commit: recovery needs the pid."""
             nonlocal started
             if started:
@@ -500,7 +500,7 @@ class SessionRunner:
             started = True
             self.store.write(
                 [*start_ops,
-                 (insert_attempt, (self.session_id, tid, attempt, worker.id, stamp, pgid, pstart))],
+                 (insert_attempt, (self.session_id, tid, attempt, worker.id, stamp, pgid))],
                 [started_event],
             )  # fmt: skip
 
@@ -511,8 +511,8 @@ class SessionRunner:
             worker.beat()
             self.store.write(lines=[OutputLine(self.session_id, tid, attempt, stream, line)])
 
-        def on_spawn(pgid: int, pstart: int | None) -> None:
-            record_start(pgid, pstart)
+        def on_spawn(pgid: int) -> None:
+            record_start(pgid)
 
         ctx = RunContext(
             session_id=self.session_id,

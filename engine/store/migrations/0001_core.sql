@@ -49,7 +49,6 @@ CREATE TABLE attempts (
     attempt INTEGER NOT NULL,
     worker_id TEXT,
     pid INTEGER,
-    pstart INTEGER,
     started_at TEXT NOT NULL,
     ended_at TEXT,
     status TEXT,
