@@ -41,6 +41,12 @@ TICK_S = 0.05  # 20 Hz: streamed output is drained this often
 REFRESH_S = 0.2  # tables re-read at most 5 times a second, unless a user is waiting (wake-up)
 TOTALS_S = 0.5  # the top bar's totals at most twice a second
 REMOTE_S = 1.0  # how often to look for changes made by other processes
+#: The UI loop gives the GIL up at every select() and message hand-off; with the engine's
+#: threads (event loop, store writer, attempt readers) busy, CPython's default 5 ms switch
+#: interval makes it wait up to that long to get it back, every time, so a key press that
+#: takes a dozen loop turns waits ~50 ms before any of its own work. 1 ms keeps the UI close
+#: to the front of the queue for a few percent more thread switches.
+SWITCH_INTERVAL_S = 0.001
 
 Clock = Callable[[], datetime]
 
@@ -129,6 +135,8 @@ class BrApp(App[str | None]):
     # -- life ----------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        if sys.getswitchinterval() > SWITCH_INTERVAL_S:
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
         self._unsubscribe = self.store.subscribe(self.live.on_batch)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.set_interval(TICK_S, self._tick)

@@ -4,6 +4,17 @@ Every DataTable mutation throws away its render cache, so a refresh that rebuilt
 would cost in proportion to its size, many times a second. `sync` diffs against the values it
 drew last: changed cells get `update_cell`, new keys are appended, stale keys removed, and only
 when the order of existing rows changed is the table rebuilt (keeping the cursor on its row).
+
+A plain `DataTable.update_cell` still bumps the table-wide update counter that keys all its
+render caches, so one changed cell re-renders every visible row (under load that was half of
+the UI thread's time). Here a changed cell of a fixed-width column only drops the cached
+renders of its own row and repaints that row's region; the rest of the table is served from
+cache. Adding, removing or reordering rows, and columns that size to their content, still
+take DataTable's whole-table path.
+
+Drawing a cell is cheap too: a one-line `Text` cell is truncated, padded and styled directly
+(the same segments DataTable gets from Rich's `Styled(Padding(...))` render, at a fraction of
+the cost); headers and anything else still go through DataTable's own renderer.
 """
 
 from __future__ import annotations
@@ -12,8 +23,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey, RowKey
 
 Cell = Any
 Formatter = Callable[[Any], Text | str]
@@ -44,6 +58,8 @@ class LiveTable(DataTable[Cell]):
         self._drawn: dict[str, tuple[Any, ...]] = {}
         self._order: list[str] = []
         self.updates = 0  # cells touched: for tests and the bench
+        self.row_repaints = 0  # rows repainted alone (without invalidating the whole table)
+        self._dirty: set[RowKey] = set()
 
     def on_mount(self) -> None:
         for c in self.cols:
@@ -90,13 +106,115 @@ class LiveTable(DataTable[Cell]):
                 elif old != values:
                     for c, a, b in zip(self.cols, old, values, strict=True):
                         if a != b:
-                            self.update_cell(
-                                k, c.key, self._cell(c, b), update_width=c.width is None
-                            )
+                            self._set_cell(k, c, self._cell(c, b))
                             self.updates += 1
                 self._drawn[k] = values
             self._order = keys
+            self._repaint_dirty()
         return True
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        """DataTable's cell renderer, with a fast path for one-line `Text` cells."""
+        if row_index < self.fixed_rows or column_index < self.fixed_columns:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        cache_key = (
+            row_key,
+            column_key,
+            base_style,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        lines = self._cell_render_cache.get(cache_key)
+        if lines is not None:
+            return lines
+        row = self.rows.get(row_key) if row_key is not None else None
+        cell = self._get_row_renderables(row_index).cells[column_index] if row else None
+        pad = self.cell_padding
+        inner = width - 2 * pad
+        if (
+            row is None
+            or row.height != 1
+            or not isinstance(cell, Text)
+            or cell.justify not in (None, "default", "left")
+            or "\n" in cell.plain
+            or inner < 1
+        ):
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        component, post = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component
+        text = cell.copy()
+        text.truncate(inner, overflow=text.overflow or "fold")
+        fill = inner - text.cell_len
+        console = self.app.console
+        base = pre
+        segments = [Segment(" " * pad, pre + post)] if pad else []
+        if text.style:  # Rich turns the text's own style into the first span when it renders
+            pre = pre + console.get_style(text.style, default=Style.null())
+        for seg in text.render(console, end=""):
+            style = pre + seg.style + post if seg.style else pre + post
+            segments.append(Segment(seg.text, style))
+        if fill > 0 or pad:
+            segments.append(Segment(" " * (max(0, fill) + pad), base + post))
+        lines = [segments]
+        self._cell_render_cache[cache_key] = lines
+        return lines
+
+    def _set_cell(self, row: str, col: Col, value: Cell) -> None:
+        if col.width is None:  # the column may need to grow: DataTable's whole-table path
+            self.update_cell(row, col.key, value, update_width=True)
+            return
+        key = RowKey(row)
+        self._data[key][ColumnKey(col.key)] = value
+        self._dirty.add(key)
+
+    def _repaint_dirty(self) -> None:
+        """Drop the cached renders of the rows whose cells changed; repaint just those rows."""
+        if not self._dirty:
+            return
+        dirty, self._dirty = self._dirty, set()
+        where = {k: self._row_locations.get(k) for k in dirty if k in self._row_locations}
+        indexes = set(where.values())
+        for cache, at, match in (
+            (self._row_render_cache, 0, dirty),
+            (self._cell_render_cache, 0, dirty),
+            (self._row_renderable_cache, 1, indexes),
+        ):
+            for ck in [ck for ck in cache.keys() if ck[at] in match]:  # noqa: SIM118 - LRUCache
+                cache.discard(ck)
+        ys: set[int] = set()
+        regions = []
+        for index in indexes:
+            region = self._get_row_region(index)
+            ys.update(range(region.y, region.bottom))
+            regions.append(region)
+        for ck in [ck for ck in self._line_cache.keys() if ck[0] in ys]:  # noqa: SIM118
+            self._line_cache.discard(ck)
+        for region in regions:
+            self._refresh_region(region)
+            self.row_repaints += 1
 
     def _rebuild(self, rows: Mapping[str, tuple[Any, ...]]) -> None:
         at = self.cursor_key
