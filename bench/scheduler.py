@@ -40,6 +40,7 @@ def time_engine(workdir: Path, n: int, workers: int) -> float:
         check=True,
         stdout=subprocess.DEVNULL,
         env=env,
+        cwd=workdir,  # as a user runs a plan: from its directory
     )
     wall = time.perf_counter() - t0
     with sqlite3.connect(db) as conn:

@@ -170,3 +170,35 @@ def test_bad_inputs_get_one_line_and_exit_2(tmp_path: Path) -> None:
     assert len(out.stderr.strip().splitlines()) == 1
     out = br("list", "--status", "bogus", db=db)
     assert out.returncode == 2 and "unknown status" in out.stderr
+
+
+def test_tasks_inherit_no_descriptors_but_stdio(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from engine_helpers import BR
+
+    read_end, stray = os.pipe()  # a descriptor br-tui itself inherits, as from a shell
+    os.set_inheritable(stray, True)
+    listing = tmp_path / "fds.txt"
+    plan = write_plan(
+        tmp_path / "p.toml",
+        '[[task]]\nid = "here"\n'
+        'run = "python3 -c \'import os; print(*os.listdir(\\"/proc/self/fd\\"))\' > fds.txt"\n',
+    )
+    try:
+        out = subprocess.run(
+            [*BR, "run", str(plan), "--db", str(tmp_path / "br.db")],
+            cwd=tmp_path,
+            pass_fds=(stray,),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(read_end)
+        os.close(stray)
+    assert out.returncode == 0, out.stderr
+    fds = {int(x) for x in listing.read_text().split()}
+    assert fds <= {0, 1, 2, 3}  # stdio, plus the descriptor listdir itself opened
+    assert stray not in fds
