@@ -63,6 +63,23 @@ def rss_kb() -> int:
     return 0
 
 
+def sqlite_kb() -> int:
+    """SQLite's own heap in use (page caches, schemas, statements) across the process."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
+        lib.sqlite3_memory_used.restype = ctypes.c_int64
+        return int(lib.sqlite3_memory_used()) // 1024
+    except (OSError, AttributeError):
+        return -1
+
+
+def threads() -> int:
+    return len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else -1
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(p * len(s)))] if s else float("nan")
@@ -186,9 +203,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     if int(time.monotonic()) % 3 == 0:
                         send_key(app, "g")  # follow a running task
                 gc.collect()
-                mem.append((app.live.lines_seen, rss_kb()))
+                mem.append((app.live.lines_seen, rss_kb(), sqlite_kb(), threads()))
                 print(
                     f"  {app.live.lines_seen:>9,} lines streamed  rss {mem[-1][1] / 1024:.1f} MiB"
+                    f"  sqlite {mem[-1][2] / 1024:.1f} MiB  threads {mem[-1][3]}"
                     f"  shown {len(feed.output.lines)}",
                     file=sys.stderr,
                 )
@@ -233,9 +251,9 @@ def main() -> None:
         f"{'all':<28} {len(every):>4} {statistics.median(every):>8.1f}"
         f" {pct(every, 0.95):>8.1f} {max(every):>8.1f}"
     )
-    print("\nlines streamed -> process RSS (engine + app)")
-    for lines, kb in res["mem"]:
-        print(f"  {lines:>10,}  {kb / 1024:7.1f} MiB")
+    print("\nlines streamed -> process RSS (engine + app), SQLite's heap, threads")
+    for lines, kb, sq, nt in res["mem"]:
+        print(f"  {lines:>10,}  {kb / 1024:7.1f} MiB  sqlite {sq / 1024:5.1f} MiB  {nt} threads")
     if len(res["mem"]) >= 2:
         first, last = res["mem"][0][1], res["mem"][-1][1]
         print(f"growth from first to last sample: {(last - first) / 1024:+.1f} MiB")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import queue
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -55,6 +57,42 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class Reader:
+    """One long-lived thread for the app's database reads.
+
+    A Textual thread worker is a new thread each time, and `Store.reader` gives every new
+    thread a new SQLite connection: at 5 reads a second that was a connection opened (schema
+    parsed, page cache refilled) per read and a fresh malloc arena's worth of churn, which
+    showed as RSS creeping up with the database. Reads here run in order on one thread that
+    keeps one connection; results go back to the UI loop as messages (never waiting on it).
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="br-ui-reader", daemon=True)
+                self._thread.start()
+        self._queue.put((fn, args))
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            fn, args = item
+            try:
+                fn(*args)
+            except Exception as exc:  # the callables report their own errors; never die
+                print(f"br-tui: read failed: {exc!r}", file=sys.stderr)
+
+    def close(self) -> None:
+        self._queue.put(None)
+
+
 class BrApp(App[str | None]):
     """`store` is the project database; `host` runs this process' sessions."""
 
@@ -86,6 +124,13 @@ class BrApp(App[str | None]):
     class Wake(Message):
         """The engine did something a user is waiting to see."""
 
+    class Landed(Message):
+        """A read finished on the reader thread: run `fn(*args)` on the UI loop."""
+
+        def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: Any) -> None:
+            super().__init__()
+            self.fn, self.args, self.kwargs = fn, args, kwargs
+
     def __init__(
         self,
         store: Store,
@@ -105,11 +150,13 @@ class BrApp(App[str | None]):
         self.started: list[str] = list(started)
         self.watch_files = watch_files
         self.live = Live(lambda: self.post_message(self.Wake()))
+        self.reader = Reader()
         self._unsubscribe: Callable[[], None] | None = None
         self._last_event_id: int | None = None
         self._pending: set[str] = set()
         self._last_refresh = 0.0
         self._last_totals = 0.0
+        self._looking = False
         if theme:
             self.theme = theme
         if self.started:
@@ -146,6 +193,14 @@ class BrApp(App[str | None]):
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
+        self.reader.close()
+
+    def hand_back(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """From any thread: run `fn(*args, **kwargs)` on the UI loop soon (doesn't wait)."""
+        self.post_message(self.Landed(fn, args, kwargs))
+
+    def on_br_app_landed(self, message: Landed) -> None:
+        message.fn(*message.args, **message.kwargs)
 
     def on_br_app_wake(self, _: Wake) -> None:
         self._tick(urgent=True)
@@ -171,13 +226,22 @@ class BrApp(App[str | None]):
                 self._pending.clear()
             screen.tick()
 
-    @work(thread=True, exit_on_error=False, group="totals", exclusive=True)
     def _look(self, poll: bool = True) -> None:
+        if not self._looking:
+            self._looking = True
+            self.reader.submit(self._read_totals, poll)
+
+    def _read_totals(self, poll: bool) -> None:
         """Totals for the top bar; and, once a second, whether another process changed things."""
-        totals, last = read_totals(self.store, self.project_root.name)
-        self.call_from_thread(self._set_totals, totals, last if poll else None)
+        try:
+            totals, last = read_totals(self.store, self.project_root.name)
+        except Exception:
+            self.hand_back(setattr, self, "_looking", False)
+            raise
+        self.hand_back(self._set_totals, totals, last if poll else None)
 
     def _set_totals(self, totals: Totals, last_event: int | None) -> None:
+        self._looking = False
         self.totals = totals
         if last_event is not None:
             if self._last_event_id is not None and last_event != self._last_event_id:

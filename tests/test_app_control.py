@@ -137,7 +137,7 @@ async def test_feed_streams_the_selected_tasks_output_and_searches_it(
     plan = project / "talk.toml"
     plan.write_text(
         'name = "talk"\n[[task]]\nid = "talker"\n'
-        "run = 'seq 1 100 | sed \"s/^/line /\"; sleep 0.7; seq 101 400 | sed \"s/^/line /\";"
+        'run = \'seq 1 100 | sed "s/^/line /"; sleep 0.7; seq 101 400 | sed "s/^/line /";'
         " sleep 30'\n"
     )
     app = make_app(db="live.db", clock=utc_now)

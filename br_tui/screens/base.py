@@ -1,8 +1,8 @@
 """What every screen shares: the top bar, the footer, and refreshing off the UI loop.
 
-A screen says what to read (`load`, on a thread: SQLite blocks) and how to show it (`show`, on
-the UI loop). Refreshes never overlap: a request made while one is in flight is folded into
-one more pass when it lands, so a burst of engine events costs at most two reads.
+A screen says what to read (`load`, on the app's reader thread: SQLite blocks) and how to show
+it (`show`, on the UI loop). Refreshes never overlap: a request made while one is in flight is
+folded into one more pass when it lands, so a burst of engine events costs at most two reads.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from br_tui.screens.live import ALL
+from br_tui.widgets.footer import BrFooter
 from br_tui.widgets.topbar import TopBar
 
 if TYPE_CHECKING:
@@ -29,6 +29,9 @@ class LiveScreen(Screen[None]):
     TOPICS: frozenset[str] = ALL
     #: Re-read at least this often (s), for things no event announces (heartbeat ages).
     PERIOD: float | None = None
+    #: Read on the app's one reader thread (short SQLite reads). A screen whose load is long
+    #: work (a scan) sets this False and reads in a thread worker of its own.
+    READER = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -43,7 +46,7 @@ class LiveScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield TopBar(self.LABEL)
         yield from self.compose_body()
-        yield Footer()
+        yield BrFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -64,14 +67,24 @@ class LiveScreen(Screen[None]):
         self._inflight = True
         self._load(frozenset(topics))
 
-    @work(thread=True, exit_on_error=False, group="load")
     def _load(self, topics: frozenset[str]) -> None:
+        if self.READER:
+            self.br.reader.submit(self._read, topics)
+        else:
+            self._read_in_worker(topics)
+
+    @work(thread=True, exit_on_error=False, group="load")
+    def _read_in_worker(self, topics: frozenset[str]) -> None:
+        self._read(topics)
+
+    def _read(self, topics: frozenset[str]) -> None:
+        """Runs on a thread; hands the result to the UI loop without waiting for it."""
         try:
             data = self.load(topics)
         except Exception as exc:  # the database is busy or gone: say so, keep going
-            self.app.call_from_thread(self._landed, None, exc)
+            self.br.hand_back(self._landed, None, exc)
             return
-        self.app.call_from_thread(self._landed, data, None)
+        self.br.hand_back(self._landed, data, None)
 
     def _landed(self, data: Any, error: BaseException | None) -> None:
         self._inflight = False

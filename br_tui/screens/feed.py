@@ -207,12 +207,17 @@ class FeedScreen(LiveScreen):
         if self._loading_output:
             return
         self._loading_output = True
-        self.run_worker(
-            lambda: self._fetch(sid, tid, first), thread=True, exit_on_error=False, group="output"
-        )
+        self.br.reader.submit(self._fetch, sid, tid, first)
 
     def _fetch(self, sid: str, tid: str, first: bool) -> None:
         store = self.br.store
+        try:
+            self._fetch_rows(store, sid, tid, first)
+        except Exception as exc:
+            self.br.hand_back(self._got_output, sid, tid, [])
+            self.br.hand_back(self.notify, f"could not read output: {exc}", severity="error")
+
+    def _fetch_rows(self, store: Any, sid: str, tid: str, first: bool) -> None:
         if first:
             rows = store.query(
                 "SELECT * FROM (SELECT seq, line FROM output WHERE session_id=? AND task_id=?"
@@ -225,7 +230,7 @@ class FeedScreen(LiveScreen):
                 " ORDER BY seq LIMIT ?",
                 (sid, tid, self.last_seq, OUTPUT_CAP),
             )
-        self.app.call_from_thread(self._got_output, sid, tid, rows)
+        self.br.hand_back(self._got_output, sid, tid, rows)
 
     def _got_output(self, sid: str, tid: str, rows: list[dict[str, Any]]) -> None:
         self._loading_output = False

@@ -60,6 +60,7 @@ def masked_lines(lines: list[str], findings: list[Any]) -> list[str]:
 class SecurityScreen(LiveScreen):
     LABEL = "Security"
     TOPICS: frozenset[str] = frozenset()  # scans follow the files, not the engine's events
+    READER = False  # a scan takes seconds: not on the shared reader thread
 
     BINDINGS = [
         Binding("s", "scan", "Rescan", id="security.scan"),

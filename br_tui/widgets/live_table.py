@@ -30,6 +30,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
 Cell = Any
+CACHE_LINES = 200  # rendered lines / rows kept per table (a tall terminal shows ~60)
 Formatter = Callable[[Any], Text | str]
 
 
@@ -59,6 +60,15 @@ class LiveTable(DataTable[Cell]):
         self._order: list[str] = []
         self.updates = 0  # cells touched: for tests and the bench
         self.row_repaints = 0  # rows repainted alone (without invalidating the whole table)
+        # DataTable's render caches hold up to 1,000 lines / rows and 10,000 cells each, and
+        # fill up slowly as cells, cursor positions and styles change (≈ +20 MiB over a long
+        # run, four tables). Rows are invalidated one by one here, so a few screens' worth is
+        # plenty: memory stays flat.
+        lines = CACHE_LINES
+        self._line_cache.maxsize = lines
+        self._row_render_cache.maxsize = lines
+        self._row_renderable_cache.maxsize = lines
+        self._cell_render_cache.maxsize = lines * max(1, len(self.cols))
         self._dirty: set[RowKey] = set()
 
     def on_mount(self) -> None:

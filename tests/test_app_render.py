@@ -1,0 +1,65 @@
+"""What keeps the app cheap under load: tables repaint only changed rows, and switching screens
+doesn't leak footer keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.widgets._footer import FooterKey
+
+from br_tui.widgets.footer import BrFooter
+from br_tui.widgets.live_table import Col, LiveTable
+
+
+def state(value: str) -> Text:
+    return Text(value, style="red" if value == "failed" else "")
+
+
+class TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield LiveTable([Col("id", "ID", 6), Col("state", "STATE", 9, state)], id="t")
+
+
+async def test_changed_cell_repaints_its_row_only() -> None:
+    app = TableApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        table = app.query_one(LiveTable)
+        rows = {f"r{i}": (f"r{i}", "queued") for i in range(5)}
+        table.sync(rows)
+        await pilot.pause()
+        updates = table._update_count
+        table.sync({**rows, "r2": ("r2", "running")})
+        await pilot.pause()
+        assert table._update_count == updates  # no table-wide cache reset
+        assert table.row_repaints == 1
+        assert str(table.get_cell("r2", "state")) == "running"
+        assert "running" in "".join(s.text for s in table.render_line(3))  # header + r0, r1
+        assert not table.sync({**rows, "r2": ("r2", "running")})  # nothing changed
+
+
+async def test_fast_cell_path_draws_what_datatable_draws() -> None:
+    app = TableApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        table = app.query_one(LiveTable)
+        table.sync({"a": ("a-very-long-id", "x"), "b": ("b", "failed")})
+        await pilot.pause()
+        text = "".join(s.text for s in table.render_line(1))
+        assert text.startswith(" a-very ")  # cropped to the column's 6 cells, padded by 1
+        line = table.render_line(2)  # not under the cursor, whose colours take precedence
+        assert any(s.text == "failed" and s.style.color.name == "red" for s in line)
+
+
+async def test_switching_screens_does_not_keep_old_footer_keys(make_app: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(4):
+            await pilot.press("3")
+            await pilot.pause()
+            await pilot.press("1")
+            await pilot.pause()
+        await pilot.pause(0.2)
+        footer = app.screen.query_one(BrFooter)
+        watchers = getattr(footer, "__watchers", {}).get("compact", [])
+        assert len(watchers) <= len(footer.query(FooterKey))
