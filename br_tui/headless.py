@@ -139,6 +139,10 @@ def _emit(args: argparse.Namespace, obj: Any, text: str) -> None:
         print(text)
 
 
+#: `run --json` prints these keys of a session object, plus the wall time (docs/cli.md).
+RUN_KEYS = ("session_id", "name", "status", "total", "succeeded", "failed", "cancelled")
+
+
 def session_json(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "session_id": row["id"],
@@ -277,20 +281,8 @@ def drive(store: Store, runner: SessionRunner, args: argparse.Namespace, done: i
     row = resolve_session(store, runner.session_id)
     wall = time.monotonic() - started
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "session_id": row["id"],
-                    "name": row["name"],
-                    "status": row["status"],
-                    "total": row["total"],
-                    "succeeded": row["succeeded"],
-                    "failed": row["failed"],
-                    "cancelled": row["cancelled"],
-                    "wall_s": round(wall, 3),
-                }
-            )
-        )
+        full = session_json(row)
+        print(json.dumps({**{k: full[k] for k in RUN_KEYS}, "wall_s": round(wall, 3)}))
     else:
         print(run_summary(store, row, wall))
     if interrupted:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-CONFIG_FILES = ("br-tui.toml", ".buildrunner/config.toml")
+from engine.config import ProjectConfigError, project_table
+
 DEFAULT_BASELINE = ".br-tui-baseline.json"
 
 
@@ -98,18 +99,10 @@ def _expect(table: dict[str, object], key: str, kind: type, default: object) -> 
 def load_config(root: Path | str | None = None) -> ScanConfig:
     """The `[scan]` table of the first config file found under `root` (default: cwd)."""
     base = Path(root) if root else Path.cwd()
-    table: dict[str, object] = {}
-    for name in CONFIG_FILES:
-        candidate = base / name
-        if candidate.is_file():
-            import tomllib  # only a project with a config file pays for the parser
-
-            try:
-                with candidate.open("rb") as fh:
-                    table = tomllib.load(fh).get("scan", {})
-            except (OSError, tomllib.TOMLDecodeError) as exc:
-                raise ConfigError(f"{candidate}: {exc}") from exc
-            break
+    try:
+        table: dict[str, object] = project_table("scan", base)
+    except ProjectConfigError as exc:
+        raise ConfigError(str(exc)) from None
     return ScanConfig(
         root=base,
         exclude=list(_expect(table, "exclude", list, [])),  # type: ignore[call-overload]

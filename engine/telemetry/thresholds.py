@@ -8,15 +8,14 @@ re-tuned or disabled per project in `[telemetry.thresholds.<id>]` (see docs/tele
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from engine.config import ProjectConfigError, project_table
 from engine.telemetry.events import Level
 from engine.telemetry.timeparse import parse_duration
 
-CONFIG_FILES = ("br-tui.toml", ".buildrunner/config.toml")
 ALERT_LEVELS = (Level.INFO, Level.WARNING, Level.ERROR, Level.CRITICAL)
 
 
@@ -164,17 +163,10 @@ def load_config(root: str | Path | None = None) -> TelemetryConfig:
     """`[telemetry]` from `br-tui.toml`, else `.buildrunner/config.toml`, under `root`."""
     from engine.telemetry.probes import PROBES
 
-    base = Path(root) if root else Path.cwd()
-    table: dict[str, Any] = {}
-    for name in CONFIG_FILES:
-        path = base / name
-        if path.is_file():
-            try:
-                with path.open("rb") as fh:
-                    table = tomllib.load(fh).get("telemetry", {})
-            except (OSError, tomllib.TOMLDecodeError) as exc:
-                raise ThresholdError(f"{path}: {exc}") from None
-            break
+    try:
+        table: dict[str, Any] = project_table("telemetry", root)
+    except ProjectConfigError as exc:
+        raise ThresholdError(str(exc)) from None
     unknown = set(table) - {"thresholds", "interval", "retention"}
     if unknown:
         raise ThresholdError(f"[telemetry]: unknown key(s) {', '.join(sorted(unknown))}")
