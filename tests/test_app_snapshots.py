@@ -12,16 +12,25 @@ SIZES = [(120, 40), (80, 24)]
 
 
 async def settle(pilot: Any) -> None:
-    """Wait until the shown screen has read its data and nothing is in flight."""
-    for _ in range(100):
+    """Wait until the shown screen has read its data and stopped changing.
+
+    Reads land as messages in several steps (a table, then the selected row's details), so
+    "the first load arrived" can race a machine under load; three identical renders in a row,
+    with nothing in flight, can't.
+    """
+    for inp in pilot.app.screen.query(Input):
+        inp.cursor_blink = False
+    previous, stable = None, 0
+    for _ in range(200):
         await pilot.pause(0.05)
         screen = pilot.app.screen
         busy = getattr(screen, "_inflight", False) or getattr(screen, "_loading_output", False)
-        if getattr(screen, "loads", 1) >= 1 and not busy and pilot.app.totals.project:
+        ready = getattr(screen, "loads", 1) >= 1 and not busy and pilot.app.totals.project
+        shot = pilot.app.export_screenshot()
+        stable = stable + 1 if ready and shot == previous else 0
+        previous = shot
+        if stable >= 3:
             break
-    for inp in pilot.app.screen.query(Input):
-        inp.cursor_blink = False
-    await pilot.pause(0.1)
 
 
 def goto(key: str, *typed: str) -> Any:
