@@ -1,9 +1,11 @@
 """The br-tui app: five screens over the engine, on number keys, with live updates.
 
-The app is a view. It starts plans and sends control verbs through `EngineHost` (on threads:
-control may block for seconds when another process owns the session), and it learns what
-happened from committed store batches (`Live`) plus a once-a-second look at the database for
-sessions other processes run. Everything it reads, it reads on a thread.
+The app is a view; no engine runs in its process. It creates sessions through `EngineHost`
+(a broken plan is reported at once), which hands each to a background owner process; every
+session, whoever started it, is steered through control rows (on threads: a request waits for
+the owner's answer) and followed from the database: the reader thread looks at the newest
+event and output ids ten times a second and reads only when they moved. Everything the app
+reads, it reads on that thread.
 """
 
 from __future__ import annotations
@@ -42,12 +44,10 @@ from engine.store import Store
 TICK_S = 0.05  # 20 Hz: streamed output is drained this often
 REFRESH_S = 0.2  # tables re-read at most 5 times a second, unless a user is waiting (wake-up)
 TOTALS_S = 0.5  # the top bar's totals at most twice a second
-REMOTE_S = 1.0  # how often to look for changes made by other processes
-#: The UI loop gives the GIL up at every select() and message hand-off; with the engine's
-#: threads (event loop, store writer, attempt readers) busy, CPython's default 5 ms switch
-#: interval makes it wait up to that long to get it back, every time, so a key press that
-#: takes a dozen loop turns waits ~50 ms before any of its own work. 1 ms keeps the UI close
-#: to the front of the queue for a few percent more thread switches.
+FOLLOW_S = 0.1  # how often the reader thread looks for new events / output (two max(id)s)
+#: The UI loop gives the GIL up at every select() and message hand-off; with other threads
+#: busy (the reader, Textual's driver), CPython's default 5 ms switch interval makes it wait up
+#: to that long to get it back each time. 1 ms keeps the UI close to the front of the queue.
 SWITCH_INTERVAL_S = 0.001
 
 Clock = Callable[[], datetime]
@@ -67,12 +67,17 @@ class Reader:
     keeps one connection; results go back to the UI loop as messages (never waiting on it).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, every: Callable[[], None] | None = None, period: float = FOLLOW_S) -> None:
         self._queue: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...]] | None] = (
             queue.SimpleQueue()
         )
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._every = every  # also run this every `period` seconds, between reads
+        self._period = period
+
+    def start(self) -> None:
+        self.submit(lambda: None)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
         with self._lock:
@@ -82,12 +87,30 @@ class Reader:
         self._queue.put((fn, args))
 
     def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            fn, args = item
-            try:
-                fn(*args)
-            except Exception as exc:  # the callables report their own errors; never die
-                print(f"br-tui: read failed: {exc!r}", file=sys.stderr)
+        due = time.monotonic()
+        while True:
+            item: Any = ()
+            if self._every is not None:
+                now = time.monotonic()
+                if now >= due:
+                    due = now + self._period
+                    self._call(self._every, ())
+                try:
+                    item = self._queue.get(timeout=max(0.0, due - time.monotonic()))
+                except queue.Empty:
+                    continue
+            else:
+                item = self._queue.get()
+            if item is None:
+                return
+            self._call(*item)
+
+    @staticmethod
+    def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:  # the callables report their own errors; never die
+            print(f"br-tui: read failed: {exc!r}", file=sys.stderr)
 
     def close(self) -> None:
         self._queue.put(None)
@@ -150,9 +173,9 @@ class BrApp(App[str | None]):
         self.started: list[str] = list(started)
         self.watch_files = watch_files
         self.live = Live(lambda: self.post_message(self.Wake()))
-        self.reader = Reader()
+        self.reader = Reader(self._follow)
         self._unsubscribe: Callable[[], None] | None = None
-        self._last_event_id: int | None = None
+        self._seen: tuple[int, int] | None = None  # newest (event id, output id) read
         self._pending: set[str] = set()
         self._last_refresh = 0.0
         self._last_totals = 0.0
@@ -187,7 +210,7 @@ class BrApp(App[str | None]):
         self._unsubscribe = self.store.subscribe(self.live.on_batch)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.set_interval(TICK_S, self._tick)
-        self.set_interval(REMOTE_S, self._look)
+        self.reader.start()
         self._look()
 
     def on_unmount(self) -> None:
@@ -222,31 +245,47 @@ class BrApp(App[str | None]):
                     urgent or now - self._last_totals >= TOTALS_S
                 ):
                     self._last_totals = now
-                    self._look(poll=False)
+                    self._look()
                 self._pending.clear()
             screen.tick()
 
-    def _look(self, poll: bool = True) -> None:
+    def _look(self) -> None:
         if not self._looking:
             self._looking = True
-            self.reader.submit(self._read_totals, poll)
+            self.reader.submit(self._read_totals)
 
-    def _read_totals(self, poll: bool) -> None:
-        """Totals for the top bar; and, once a second, whether another process changed things."""
+    def _read_totals(self) -> None:
+        """Totals for the top bar."""
         try:
-            totals, last = read_totals(self.store, self.project_root.name)
+            totals, _ = read_totals(self.store, self.project_root.name)
         except Exception:
             self.hand_back(setattr, self, "_looking", False)
             raise
-        self.hand_back(self._set_totals, totals, last if poll else None)
+        self.hand_back(self._set_totals, totals)
 
-    def _set_totals(self, totals: Totals, last_event: int | None) -> None:
+    def _set_totals(self, totals: Totals) -> None:
         self._looking = False
         self.totals = totals
-        if last_event is not None:
-            if self._last_event_id is not None and last_event != self._last_event_id:
-                self.live.mark(ALL)
-            self._last_event_id = last_event
+
+    def _follow(self) -> None:
+        """Reader thread, 10 Hz: did any process (owners, other terminals) write events or
+        output? Two primary-key max()es; the new events' types only when they moved."""
+        row = self.store.query(
+            "SELECT (SELECT max(id) FROM events) AS e, (SELECT max(id) FROM output) AS o"
+        )[0]
+        now = (row["e"] or 0, row["o"] or 0)
+        seen, self._seen = self._seen, now
+        if seen is None or now == seen:
+            return
+        types = []
+        if now[0] > seen[0]:
+            types = [
+                r["type"]
+                for r in self.store.query(
+                    "SELECT DISTINCT type FROM events WHERE id > ? AND id <= ?", (seen[0], now[0])
+                )
+            ]
+        self.live.on_remote(types, max(0, now[1] - seen[1]))
 
     # -- engine verbs (on threads: they block) -------------------------------------------------
 
@@ -436,8 +475,8 @@ def main(argv: list[str]) -> int:
     finally:
         running = host.running()
         how = mode or "pause"  # the app died without asking: keep the work resumable
-        if running:
-            verb = {"detach": "leaving running", "pause": "pausing", "cancel": "cancelling"}[how]
+        if running and how != "detach":
+            verb = {"pause": "pausing", "cancel": "cancelling"}[how]
             print(f"br-tui: {verb} {len(running)} session(s)…", file=sys.stderr)
         host.shutdown(how)
         print(exit_summary(store, app.started, began, detached=running if how == "detach" else []))

@@ -1,162 +1,151 @@
-"""The engine, embedded: sessions run on a background thread's event loop.
+"""The engine, out of the host's process: sessions run in background owner processes.
 
-The app (or any host program) must not run engine work on its own message loop, and must not
-reach into runners to poll. It starts plans and sends control verbs through this object (both
-thread-safe) and learns everything else from store subscriptions: batches that have committed.
+A host program (the app) creates sessions here — in its own process, so a broken plan is
+reported at once with file:line — and each is then run by a detached `br-tui resume` process
+(`spawn_background_owner`). From then on the host steers every session the same way, whoever
+owns it: through control rows the owner obeys (`engine.sessions.request`, which waits for the
+owner's answer), and it learns what happened by reading the database. No engine thread (attempt
+readers, store writer, alert monitor) shares the host's GIL or heap.
 """
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import os
 import subprocess
 import sys
-import threading
-from concurrent.futures import Future
+import time
 from pathlib import Path
-from typing import Any
 
 from engine.plan import load_plan
 from engine.sessions import (
     RunnerOptions,
     SessionError,
-    SessionRunner,
     SessionStatus,
     create_session,
     owner_alive,
-    recover,
     request,
     resolve_session,
 )
 from engine.store import Store
 
+#: How long a control request waits for an owner we just spawned to take its session
+#: (interpreter start + imports + recovery; well under a second on an idle machine).
+OWNER_START_S = 15.0
+
 
 class EngineHost:
+    """Starts owners for the sessions a host creates or resumes, and steers sessions."""
+
     def __init__(self, store: Store, *, options: RunnerOptions | None = None) -> None:
         self.store = store
         self.options = options or RunnerOptions()
-        self.runners: dict[str, SessionRunner] = {}
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="br-engine",
-                                        daemon=True)  # fmt: skip
-        self._thread.start()
-        self._tasks: dict[str, Future[SessionStatus]] = {}
-        self.alerts = self._start_alerts()
-
-    def _start_alerts(self) -> Any:
-        """One alert monitor per process, watching every session on this database."""
-        from engine.telemetry.alerts import AlertMonitor
-        from engine.telemetry.thresholds import load_config
-
-        conf = load_config(Path.cwd())  # ThresholdError: a broken [telemetry] table
-        return AlertMonitor(self.store, conf.thresholds, interval=conf.interval_s).start()
+        #: session id -> the owner process this host started for it (reaped as they end)
+        self.owners: dict[str, subprocess.Popen[bytes]] = {}
 
     # -- sessions ------------------------------------------------------------------------------
 
     def start_plan(
         self, plan_path: str | Path, *, workers: int | None = None, name: str | None = None
     ) -> str:
-        """Load (raises PlanError), record and start a plan; returns the new session id."""
+        """Load (raises PlanError) and record a plan, start its owner; returns the session id."""
         plan = load_plan(plan_path)
-        workers = workers or plan.workers or self.options.workers
+        workers = workers or plan.workers or self.options.pool_size()
         session_id = create_session(self.store, plan, name=name, workers=workers)
         self.store.flush()
-        row = resolve_session(self.store, session_id)
-        options = dataclasses.replace(self.options, workers=workers)
-        self._launch(SessionRunner(self.store, row, plan.tasks, options))
+        self.owners[session_id] = _spawn(self.store.path, session_id)
         return session_id
 
     def resume(self, ref: str) -> str:
-        """Continue a session here: recover it if its owner died, run it if it never started."""
+        """Resume a paused session's live owner, or start an owner that recovers a dead one's
+        session (or runs one that never started)."""
         row = resolve_session(self.store, ref)
+        sid = row["id"]
         status = SessionStatus(row["status"])
         if status.finished:
-            raise SessionError(f"session {row['id']} is already {status}")
-        if row["id"] in self.runners:
-            return self.control(row["id"], "resume")
-        if owner_alive(row, self.options.heartbeat_timeout):
-            return request(self.store, row["id"], "resume")
-        if status is not SessionStatus.CREATED:
-            recover(self.store, row)
-            row = resolve_session(self.store, row["id"])
-        self._launch(SessionRunner.resume_from_store(self.store, row, self.options))
-        return "running"
-
-    def _launch(self, runner: SessionRunner) -> None:
-        self.runners[runner.session_id] = runner
-
-        async def go() -> SessionStatus:
-            try:
-                return await runner.run()
-            finally:
-                self.runners.pop(runner.session_id, None)
-
-        self._tasks[runner.session_id] = asyncio.run_coroutine_threadsafe(go(), self._loop)
+            raise SessionError(f"session {sid} is already {status}")
+        if owner_alive(row, self.options.heartbeat_timeout) or self._starting(sid):
+            return self.control(sid, "resume")
+        self.owners[sid] = _spawn(self.store.path, sid)
+        return f"resuming in a background process (pid {self.owners[sid].pid})"
 
     def control(self, session_id: str, action: str, arg: str | None = None) -> str:
-        """Steer a session: directly when it runs here, through a control row otherwise.
+        """Steer a session through a control row; returns the owner's answer.
 
-        Blocks for at most a few seconds (another process answers within its poll interval);
-        call it from a thread worker, not a UI loop.
+        Blocks for up to a few seconds (until the owner answers, within its control poll);
+        call it from a thread, not a UI loop.
         """
-        runner = self.runners.get(session_id)
-        if runner is None:
-            return request(self.store, session_id, action, arg)
+        if self._starting(session_id):
+            self._await_owner(session_id)
+        return request(
+            self.store, session_id, action, arg, heartbeat_timeout=self.options.heartbeat_timeout
+        )
 
-        async def apply() -> str:
-            return runner.apply(action, arg)
+    def _starting(self, session_id: str) -> bool:
+        """Did we spawn this session's owner, which hasn't taken the session yet?"""
+        proc = self.owners.get(session_id)
+        if proc is None or proc.poll() is not None:
+            return False
+        row = resolve_session(self.store, session_id)
+        return row["owner_pid"] != proc.pid and not SessionStatus(row["status"]).finished
 
-        return asyncio.run_coroutine_threadsafe(apply(), self._loop).result(10)
+    def _await_owner(self, session_id: str) -> None:
+        deadline = time.monotonic() + OWNER_START_S
+        while time.monotonic() < deadline and self._starting(session_id):
+            time.sleep(0.02)
 
     def running(self) -> list[str]:
-        return [sid for sid, r in self.runners.items() if not r.status.finished]
+        """Sessions this host started whose owner is still at work (running or paused)."""
+        return [sid for sid, proc in self.owners.items() if proc.poll() is None]
 
     def wait(self, session_id: str, timeout: float | None = None) -> SessionStatus | None:
-        fut = self._tasks.get(session_id)
-        return fut.result(timeout) if fut else None
+        """Wait for the owner we started to end; the session's status then (None: not ours)."""
+        proc = self.owners.get(session_id)
+        if proc is None:
+            return None
+        proc.wait(timeout)
+        return SessionStatus(resolve_session(self.store, session_id)["status"])
 
     # -- leaving -------------------------------------------------------------------------------
 
     def shutdown(self, mode: str = "cancel", timeout: float = 30.0) -> list[str]:
-        """End every session this host runs: `cancel`, `pause` (resumable later with
-        `br-tui resume`), or `detach` (hand each to a background `br-tui resume` process)."""
+        """What happens to the sessions this host started when it leaves: `cancel` (and wait
+        for their owners to finish), `pause` (resumable later with `br-tui resume`), or
+        `detach` (their owners keep running them)."""
+        if mode not in ("cancel", "pause", "detach"):
+            raise ValueError(f"unknown shutdown mode {mode!r}")
         ids = self.running()
-        action = {"cancel": "cancel", "pause": "handover", "detach": "handover"}[mode]
-        for sid in ids:
-            self.control(sid, action)
+        if mode == "detach":
+            return ids
         for sid in ids:
             try:
-                self.wait(sid, timeout)
-            except Exception:  # the summary after exit says what state things are in
+                self.control(sid, mode)
+            except SessionError:  # finished meanwhile, or its owner died: nothing to steer
                 pass
-        if mode == "pause":
+        if mode == "cancel":
+            deadline = time.monotonic() + timeout
             for sid in ids:
-                self.store.write(
-                    [("UPDATE sessions SET status=? WHERE id=?", (SessionStatus.PAUSED, sid))]
-                )
-            self.store.flush()
-        if mode == "detach":
-            for sid in ids:
-                spawn_background_owner(self.store.path, sid)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self.alerts.stop()
+                try:
+                    self.wait(sid, max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:  # the summary after exit says where it is
+                    pass
         return ids
+
+
+def _spawn(db_path: Path, session_id: str) -> subprocess.Popen[bytes]:
+    log_dir = Path(db_path).parent / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_dir / f"{session_id}.log", "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "br_tui", "resume", session_id, "--db", str(db_path),
+             "--quiet"],
+            stdin=subprocess.DEVNULL,  # tasks inherit it: never the host's terminal
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # no terminal, no signals from the host's process group
+            env={**os.environ, "BR_BACKGROUND": "1"},
+        )  # fmt: skip
 
 
 def spawn_background_owner(db_path: Path, session_id: str) -> int:
     """A detached `br-tui resume` that outlives us; its output goes to a log beside the db."""
-    log_dir = Path(db_path).parent / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log = open(log_dir / f"{session_id}.log", "ab")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "br_tui", "resume", session_id, "--db", str(db_path), "--quiet"],
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-        env={**os.environ, "BR_BACKGROUND": "1"},
-    )
-    log.close()
-    return proc.pid
+    return _spawn(db_path, session_id).pid

@@ -1,4 +1,5 @@
-"""Keys change the engine, not just the screen: a paused session's process groups are stopped
+"""Keys change the engine, not just the screen (sessions run in a real background owner
+process, steered through control rows): a paused session's process groups are stopped
 (state T in /proc), resumed ones run again, a cancelled session's tasks end cancelled, the pool
 scales, and quitting with sessions running asks what to do with them."""
 
@@ -70,6 +71,17 @@ def running_pids(app: Any, sid: str, n: int = 2) -> list[int] | None:
     return [r["pid"] for r in rows] if len(rows) >= n else None
 
 
+def pool_target(app: Any, sid: str) -> int:
+    """The owner (another process) records its pool's target on the session row."""
+    return int(app.store.query("SELECT workers FROM sessions WHERE id=?", (sid,))[0]["workers"])
+
+
+def live_workers(app: Any, sid: str) -> int:
+    return int(app.store.query(
+        "SELECT count(*) AS n FROM workers WHERE session_id=? AND status != 'offline'", (sid,)
+    )[0]["n"])  # fmt: skip
+
+
 def status(app: Any, sid: str) -> str:
     return app.store.query("SELECT status FROM sessions WHERE id=?", (sid,))[0]["status"]
 
@@ -81,6 +93,8 @@ async def test_pause_resume_cancel_from_the_sessions_screen(make_app: Any, proje
         pids = await wait_for(pilot, lambda: running_pids(app, sid))
         table = app.screen.query_one("#sessions-table")
         await wait_for(pilot, lambda: table.cursor_key == sid)
+        # the owner (another process) took the session and the app followed it from the db
+        await wait_for(pilot, lambda: str(table.get_cell(sid, "status")) == "running")
 
         await pilot.press("p")
         await wait_for(pilot, lambda: all(proc_state(p) == "T" for p in pids))
@@ -111,12 +125,12 @@ async def test_plus_and_minus_scale_the_pool(make_app: Any, project: Path) -> No
         table = app.screen.query_one("#workers-table")
         await wait_for(pilot, lambda: table.row_count == 2)
         await pilot.press("plus")
-        await wait_for(pilot, lambda: app.host.runners[sid].pool.target == 3)
+        await wait_for(pilot, lambda: pool_target(app, sid) == 3)
         await wait_for(pilot, lambda: table.row_count == 3)
-        row = app.store.query("SELECT workers FROM sessions WHERE id=?", (sid,))[0]
-        assert row["workers"] == 3
+        await wait_for(pilot, lambda: live_workers(app, sid) == 3)
         await pilot.press("minus")
-        await wait_for(pilot, lambda: app.host.runners[sid].pool.target == 2)
+        await wait_for(pilot, lambda: pool_target(app, sid) == 2)
+        await wait_for(pilot, lambda: "target 2" in str(app.screen.query_one("#pools").render()))
 
 
 async def test_quit_with_sessions_running_asks_what_to_do(make_app: Any, project: Path) -> None:

@@ -57,3 +57,19 @@ async def test_costs_estimate_updates_as_you_type(make_app: Any) -> None:
         await pilot.press("e", *"fix typo")
         text = str(app.screen.query_one("#estimate").render())
         assert "level simple" in text and "model" in text
+
+
+async def test_number_keys_leave_the_costs_screen_unless_a_description_is_typed(
+    make_app: Any,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("4", "1")
+        assert type(app.screen).__name__ == "SessionsScreen"
+        await pilot.press("4", "e", "v", "2")
+        box = app.screen.query_one("#describe")
+        assert type(app.screen).__name__ == "CostsScreen" and box.value == "v2"
+        await pilot.press("enter", "3")
+        assert type(app.screen).__name__ == "FeedScreen"
+        await pilot.press("4", "e", "backspace", "backspace", "5")  # empty: the key switches
+        assert type(app.screen).__name__ == "SecurityScreen"

@@ -41,6 +41,15 @@ class CostsData:
     budget_session: str | None = None
 
 
+class DescribeInput(Input):
+    """The estimate's input: while it is empty, `1`-`5` are screen keys, not text."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        if character is not None and character in "12345" and not self.value:
+            return False
+        return super().check_consume_key(key, character)
+
+
 def _money_cell(v: float | None) -> Text:
     return Text(money(v), justify="right")
 
@@ -51,8 +60,24 @@ class CostsScreen(LiveScreen):
 
     BINDINGS = [
         Binding("e", "describe", "Estimate", id="costs.describe"),
+        Binding("slash", "describe", "Estimate", id="costs.describe_slash", show=False),
         Binding("escape", "leave_input", "Tables", id="costs.tables", show=False),
+        # The number keys switch screens from here too, even from the input while it is empty
+        # (priority: before the input sees them); once a description is being typed, the
+        # input consumes them ("v2 of 3 fixes"), see DescribeInput.
+        *(
+            Binding(
+                str(n),
+                f"goto('{mode}')",
+                mode.title(),
+                id=f"costs.{mode}",
+                show=False,
+                priority=True,
+            )
+            for n, mode in enumerate(("sessions", "workers", "feed", "costs", "security"), 1)
+        ),
     ]
+    AUTO_FOCUS = None  # the spend tables, not the input: keys stay screen keys until `e`
 
     def __init__(self) -> None:
         super().__init__()
@@ -60,7 +85,7 @@ class CostsScreen(LiveScreen):
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="estimate-box"):
-            yield Input(
+            yield DescribeInput(
                 placeholder="describe a task to estimate its level, model and price…", id="describe"
             )
             yield Static("", id="estimate")
@@ -258,6 +283,13 @@ class CostsScreen(LiveScreen):
 
     def action_leave_input(self) -> None:
         self.by_model.focus()
+
+    @on(Input.Submitted, "#describe")
+    def _submitted(self) -> None:
+        self.action_leave_input()
+
+    def action_goto(self, mode: str) -> None:
+        self.app.switch_mode(mode)
 
     def restyle(self) -> None:
         self._estimate(self.query_one("#describe", Input).value)

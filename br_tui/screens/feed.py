@@ -1,12 +1,11 @@
 """Feed: the session's tasks on the left, the highlighted task's output streaming on the right,
 and the event log below it.
 
-Output of a task this process runs arrives from the store subscription (only the watched
-task's lines are kept, in a bounded deque); a task run by another process is followed by
-reading new rows of `output` a few times a second. Both views are capped, so memory is flat
-however long a task prints. `f` follow, `/` search (`n` / `N` next / previous), `v` cycles the
-event log's minimum level, `g` jumps to the next running task, `s` cycles sessions, `x` cancels
-the highlighted task.
+Tasks run in owner processes; the watched task is followed by reading its new rows of `output`
+whenever the app's reader thread sees the output table grow (it looks ten times a second). The
+view is capped, so memory is flat however long a task prints. `f` follow, `/` search (`n` /
+`N` next / previous), `v` cycles the event log's minimum level, `g` jumps to the next running
+task, `s` cycles sessions, `x` cancels the highlighted task.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ TAIL = 1000  # lines read back from the database when a task is picked
 OUTPUT_CAP = 5000  # lines kept on screen per watched task
 EVENT_CAP = 1000
 LEVELS = ("debug", "info", "warning", "error", "critical")
-REMOTE_POLL_TICKS = 5  # 20 Hz ticks between reads of another process' output (4 Hz)
 
 
 @dataclass(slots=True)
@@ -71,6 +69,7 @@ class FeedScreen(LiveScreen):
         self._event_cursor = 0
         self._ticks = 0
         self._loading_output = False
+        self._output_again = False
         self._events: list[dict[str, Any]] = []
 
     def compose_body(self) -> ComposeResult:
@@ -205,6 +204,7 @@ class FeedScreen(LiveScreen):
 
     def _read_output(self, sid: str, tid: str, first: bool) -> None:
         if self._loading_output:
+            self._output_again = True  # one more read of whatever is watched when it lands
             return
         self._loading_output = True
         self.br.reader.submit(self._fetch, sid, tid, first)
@@ -234,32 +234,19 @@ class FeedScreen(LiveScreen):
 
     def _got_output(self, sid: str, tid: str, rows: list[dict[str, Any]]) -> None:
         self._loading_output = False
-        if self.watching != (sid, tid):
-            return
-        fresh = [r["line"] for r in rows if r["seq"] > self.last_seq]
-        if rows:
-            self.last_seq = max(self.last_seq, rows[-1]["seq"])
-        self.output.append(fresh)
+        if self.watching == (sid, tid):
+            fresh = [r["line"] for r in rows if r["seq"] > self.last_seq]
+            if rows:
+                self.last_seq = max(self.last_seq, rows[-1]["seq"])
+            self.output.append(fresh)
+        if self._output_again and self.watching is not None:
+            self._output_again = False
+            self._read_output(*self.watching, self.last_seq == 0)
 
     def tick(self) -> None:
-        """Drain streamed lines (20 Hz); follow another process' task by reading new rows."""
-        lines = self.br.live.drain_lines()
-        if lines and self.watching is not None:
-            sid, tid = self.watching
-            fresh = [
-                ln.line
-                for ln in lines
-                if ln.session_id == sid and ln.task_id == tid and ln.seq > self.last_seq
-            ]
-            if fresh:
-                self.last_seq = max(ln.seq for ln in lines if ln.task_id == tid)
-                self.output.append(fresh)
+        """20 Hz: when output was written anywhere, read the watched task's new rows."""
         self._ticks += 1
-        if (
-            self.watching is not None
-            and self._ticks % REMOTE_POLL_TICKS == 0
-            and self.watching[0] not in self.br.host.runners
-        ):
+        if self.watching is not None and self.br.live.take_output():
             self._read_output(*self.watching, False)
         if self._ticks % 10 == 0:  # "N lines shown" twice a second is plenty
             self._title()

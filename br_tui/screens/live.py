@@ -1,8 +1,10 @@
-"""The bridge from the store's writer thread to the UI loop.
+"""The bridge from the database to the UI loop.
 
-The store calls `on_batch` on its writer thread after each commit. That must stay cheap and
-must never touch widgets, so it only records *what kind* of thing changed (topics) and keeps
-the lines of the one task the Feed is watching in a bounded deque. The app drains both on a
+Sessions run in owner processes; the app's reader thread looks at the newest event and output
+ids ten times a second and reports what moved (`on_remote`); the app's own store calls
+`on_batch` on its writer thread after each commit (sessions it creates, cleanups). Both must
+stay cheap and never touch widgets, so they only record *what kind* of thing changed (topics)
+and whether output was written (the Feed then reads its task's new lines). The app drains both on a
 20 Hz timer and refreshes the visible screen once per tick, however many events arrived.
 Events that a user is waiting to see (a pause, a cancel, a scale) also post a wake-up so the
 screen doesn't wait for the next tick.
@@ -64,6 +66,7 @@ class Live:
         self.watch: tuple[str, str] | None = None
         self.lines: deque[OutputLine] = deque(maxlen=max_lines)
         self.lines_seen = 0  # every streamed line, watched or not (the bench reads it)
+        self.output_moved = False
 
     def on_batch(self, batch: Batch) -> None:
         """Runs on the store's writer thread: record, never render."""
@@ -75,13 +78,29 @@ class Live:
                 self.lines.extend(
                     ln for ln in batch.lines if ln.task_id == tid and ln.session_id == sid
                 )
-        if not batch.events:
-            return
+        if batch.events:
+            self._note([ev.type for ev in batch.events])
+
+    def on_remote(self, types: list[str], lines: int) -> None:
+        """The app's reader thread saw new rows written by any process: the distinct types of
+        the new events, and how many output lines were added."""
+        if lines:
+            self.lines_seen += lines
+            self.output_moved = True
+        if types:
+            self._note(types)
+
+    def take_output(self) -> bool:
+        """Were output lines written since the last call? (UI loop)"""
+        moved, self.output_moved = self.output_moved, False
+        return moved
+
+    def _note(self, types: list[str]) -> None:
         urgent = False
         topics: set[str] = set()
-        for ev in batch.events:
-            topics |= _TOPICS.get(str(ev.type).split(".", 1)[0], {EVENTS})
-            urgent = urgent or ev.type in URGENT
+        for etype in types:
+            topics |= _TOPICS.get(str(etype).split(".", 1)[0], {EVENTS})
+            urgent = urgent or etype in URGENT
         with self._lock:
             self._topics |= topics
             wake = urgent and not self._woken

@@ -124,8 +124,7 @@ class WorkersScreen(LiveScreen):
         self.query_one("#pools", Line).set(line)
 
     def _target(self, s: dict[str, Any]) -> int:
-        runner = self.br.host.runners.get(s["id"])
-        return runner.pool.target if runner is not None else int(s["workers"] or 0)
+        return int(s["workers"] or 0)
 
     def _session(self) -> dict[str, Any] | None:
         key = self.table.cursor_key
