@@ -27,12 +27,17 @@ from br_tui.widgets.fmt import duration, elapsed
 from br_tui.widgets.line import Line
 from br_tui.widgets.live_table import Col, LiveTable
 from br_tui.widgets.palette import colour, state_text
+from br_tui.widgets.scrolling import NoLayoutOnGrow
 from br_tui.widgets.stream_log import StreamLog
 
 TAIL = 1000  # lines read back from the database when a task is picked
 OUTPUT_CAP = 5000  # lines kept on screen per watched task
 EVENT_CAP = 1000
 LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+class EventLog(NoLayoutOnGrow, Log):
+    """The event log: growing doesn't re-lay out the screen."""
 
 
 @dataclass(slots=True)
@@ -93,7 +98,7 @@ class FeedScreen(LiveScreen):
                     classes="-hidden",
                 )
                 yield Line("", id="events-title", classes="pane-title")
-                self.events = Log(max_lines=EVENT_CAP, id="events")
+                self.events = EventLog(max_lines=EVENT_CAP, id="events")
                 yield self.events
 
     def on_mount(self) -> None:

@@ -29,6 +29,8 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
+from br_tui.widgets.scrolling import NoLayoutOnGrow
+
 Cell = Any
 CACHE_LINES = 200  # rendered lines / rows kept per table (a tall terminal shows ~60)
 Formatter = Callable[[Any], Text | str]
@@ -44,7 +46,7 @@ class Col:
     fmt: Formatter | None = None
 
 
-class LiveTable(DataTable[Cell]):
+class LiveTable(NoLayoutOnGrow, DataTable[Cell]):
     """Rows are `{key: tuple_of_raw_values}`; formatters turn raw values into cells."""
 
     DEFAULT_CSS = """

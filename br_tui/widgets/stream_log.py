@@ -11,8 +11,10 @@ from collections.abc import Iterable
 from textual.reactive import reactive
 from textual.widgets import Log
 
+from br_tui.widgets.scrolling import NoLayoutOnGrow
 
-class StreamLog(Log):
+
+class StreamLog(NoLayoutOnGrow, Log):
     """`follow` keeps the view pinned to the newest line; scrolling up turns it off."""
 
     DEFAULT_CSS = """
