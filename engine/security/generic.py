@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from functools import cache
 
 from engine.security.entropy import looks_random, shannon
-from engine.security.masking import _trie
 
 # After the keyword: the rest of the identifier, a separator zone, an opening quote or bracket.
 _TAIL = re.compile(
@@ -29,10 +28,38 @@ _TRAIL = ".,;:\\/"
 
 
 @cache
-def _keyword_rx(keywords: tuple[str, ...]) -> re.Pattern[str]:
-    # a trie (`a(?:ccess|pi...|uth)|...`): each position tries one branch per first letter, and a
-    # keyword that extends another (`cred`, `credential`) still matches its longest form
-    return re.compile(_trie(set(keywords)))
+def _keyword_finder(keywords: tuple[str, ...]):
+    # the scanner's keyword passes (rules._KeywordFinder): one literal-anchored pass per rare
+    # anchor character (`k`, `w`, `c`, `u`, ...) with the rest checked by lookarounds, instead
+    # of a trie regex that stops at every `a`, `s`, `t`, `p`, `c` of the text
+    from engine.security.rules import _KeywordFinder
+
+    return _KeywordFinder(list(keywords), float("inf"))
+
+
+def keyword_hits(lowered: str, keywords: tuple[str, ...]) -> list[tuple[int, int]]:
+    """(start, end) of the keywords in `lowered` as a trie regex's `finditer` gives them: leftmost
+    first, the longest keyword at each start (`credential` over `cred`), none overlapping."""
+    finder = _keyword_finder(keywords)
+    kws, anchors = finder.keywords, finder.anchors
+    ends: dict[int, int] = {}
+    for rx, members in finder.passes:
+        for m in rx.finditer(lowered):
+            at = m.start()
+            for n in members:
+                start = at - anchors[n]
+                kw = kws[n]
+                if start >= 0 and lowered.startswith(kw, start):
+                    end = start + len(kw)
+                    if end > ends.get(start, -1):
+                        ends[start] = end
+    out: list[tuple[int, int]] = []
+    last = 0
+    for start in sorted(ends):
+        if start >= last:
+            last = ends[start]
+            out.append((start, last))
+    return out
 
 
 def find_keyword_values(
@@ -42,10 +69,10 @@ def find_keyword_values(
     if not keywords:
         return
     last_end = -1
-    for hit in _keyword_rx(keywords).finditer(lowered):
-        if hit.start() < last_end:
+    for hit_start, hit_end in keyword_hits(lowered, keywords):
+        if hit_start < last_end:
             continue
-        m = _TAIL.match(text, hit.end())
+        m = _TAIL.match(text, hit_end)
         if m is None:
             continue
         value = m.group("val").rstrip(_TRAIL)
