@@ -200,8 +200,6 @@ class FeedScreen(LiveScreen):
         if self.watching == (sid, tid):
             return
         self.watching = (sid, tid)
-        self.br.live.watch = (sid, tid)
-        self.br.live.drain_lines()
         self.output.reset()
         self.last_seq = 0
         self._read_output(sid, tid, True)
@@ -256,12 +254,8 @@ class FeedScreen(LiveScreen):
         if self._ticks % 10 == 0:  # "N lines shown" twice a second is plenty
             self._title()
 
-    def on_screen_suspend(self) -> None:
-        self.br.live.watch = None  # nobody is looking: don't collect lines
-
     def on_screen_resume(self) -> None:
         if self.watching is not None:
-            self.br.live.watch = self.watching
             self._read_output(*self.watching, False)
         super().on_screen_resume()
 

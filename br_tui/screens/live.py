@@ -13,11 +13,10 @@ screen doesn't wait for the next tick.
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Callable
 
 from engine.store import Batch
-from engine.telemetry import EventType, OutputLine
+from engine.telemetry import EventType
 
 SESSIONS, TASKS, WORKERS, EVENTS, COSTS, ALERTS = (
     "sessions",
@@ -56,28 +55,22 @@ URGENT = frozenset(
 
 
 class Live:
-    """Thread-safe inbox of changes; `watch` names the task whose lines are kept."""
+    """Thread-safe inbox of what changed, for the UI loop to turn into reads.
 
-    def __init__(self, wake: Callable[[], None], max_lines: int = 5000) -> None:
+    Sessions run in owner processes, so output lines arrive only through the database
+    (`on_remote`); the app's own commits (a session created, a control row) come as batches.
+    """
+
+    def __init__(self, wake: Callable[[], None]) -> None:
         self._wake = wake
         self._lock = threading.Lock()
         self._topics: set[str] = set()
         self._woken = False
-        self.watch: tuple[str, str] | None = None
-        self.lines: deque[OutputLine] = deque(maxlen=max_lines)
-        self.lines_seen = 0  # every streamed line, watched or not (the bench reads it)
+        self.lines_seen = 0  # output lines written by any process (the bench reads it)
         self.output_moved = False
 
     def on_batch(self, batch: Batch) -> None:
         """Runs on the store's writer thread: record, never render."""
-        if batch.lines:
-            self.lines_seen += len(batch.lines)
-            watch = self.watch
-            if watch is not None:
-                sid, tid = watch
-                self.lines.extend(
-                    ln for ln in batch.lines if ln.task_id == tid and ln.session_id == sid
-                )
         if batch.events:
             self._note([ev.type for ev in batch.events])
 
@@ -120,12 +113,3 @@ class Live:
             self._topics.clear()
             self._woken = False
         return topics
-
-    def drain_lines(self) -> list[OutputLine]:
-        out: list[OutputLine] = []
-        pop = self.lines.popleft
-        try:
-            while True:
-                out.append(pop())
-        except IndexError:
-            return out
