@@ -14,7 +14,6 @@ import os
 import random
 import signal
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,12 +71,10 @@ class SessionRunner:
         for ok in (finished or {}).values():
             self.counts["succeeded" if ok else "failed"] += 1
         self.slots: dict[str, ControlSlot] = {}
-        self.running_on: dict[str, Worker] = {}
         self.held: dict[str, tuple[str, ...]] = {}
         self.lock_waiting: dict[str, str] = {}
         self.paused = False
         self.cancelling: str | None = None
-        self.handing_over = False
         self.status = SessionStatus(session["status"])
         self._waiters: set[asyncio.Future[None]] = set()
         self._shell = SubprocessExecutor()
@@ -86,8 +83,6 @@ class SessionRunner:
         self._git: dict[str, str | None] = {}
         # os.environ decodes every variable on each copy; tasks start from one snapshot.
         self._base_env = dict(os.environ)
-        self._done = asyncio.Event()
-        self._listeners: list[Callable[[str], None]] = []
         self.pool = Pool(
             self._worker_loop,
             self._worker_lost,
@@ -138,8 +133,6 @@ class SessionRunner:
             return self.scale(int(arg or 0))
         if action == "cancel_task" and arg:
             return self.cancel_task(arg)
-        if action == "handover":
-            return self.hand_over()
         return f"unknown action {action!r}"
 
     def pause(self) -> str:
@@ -182,19 +175,6 @@ class SessionRunner:
         self._notify()
         return "cancelling"
 
-    def hand_over(self) -> str:
-        """Stop owning the session without ending it: running attempts are stopped and their
-        tasks go back to the queue, so another process (`br-tui resume`) can carry on."""
-        if self.cancelling or self.status.finished:
-            return "already finishing"
-        self.handing_over = True
-        self.cancelling = "handed over"
-        for slot in self.slots.values():
-            slot.resume()
-            slot.cancel()
-        self._notify()
-        return "handing over"
-
     def cancel_task(self, task_id: str) -> str:
         if task_id not in self.specs:
             return f"unknown task {task_id}"
@@ -232,9 +212,6 @@ class SessionRunner:
             [("UPDATE sessions SET status=? WHERE id=?", (status, self.session_id))],
             [Event(etype, self.session_id, data={"running": len(self.slots)})],
         )
-
-    def on_finish(self, fn: Callable[[str], None]) -> None:
-        self._listeners.append(fn)
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -296,23 +273,6 @@ class SessionRunner:
                 self._record_end(tid, TaskState.CANCELLED, None, f"dependency '{dep}' failed", [])
 
     async def _finish_session(self) -> None:
-        if self.handing_over:
-            stamp = now_iso()
-            self.store.write(
-                [
-                    ("UPDATE sessions SET owner_pid=NULL, owner_heartbeat_at=? WHERE id=?",
-                     (stamp, self.session_id)),
-                    *(self._worker_op(w, stamp, WorkerStatus.OFFLINE)
-                      for w in self.pool.workers.values()),
-                    ("DELETE FROM locks WHERE session_id=?", (self.session_id,)),
-                ],
-                [Event(EventType.WORKER_OFFLINE, self.session_id, worker_id=w.id,
-                       data={"reason": "handed over"}) for w in self.pool.workers.values()],
-            )  # fmt: skip
-            await self.store.aflush()
-            for fn in self._listeners:
-                fn(self.status)
-            return
         if self.cancelling:
             status, etype = SessionStatus.CANCELLED, EventType.SESSION_CANCELLED
         elif self.counts["failed"] or self.counts["cancelled"]:
@@ -348,8 +308,6 @@ class SessionRunner:
             ],
         )
         await self.store.aflush()
-        for fn in self._listeners:
-            fn(status)
 
     # -- workers -----------------------------------------------------------------------------
 
@@ -481,7 +439,6 @@ class SessionRunner:
         if self.paused:
             slot.pause()
         self.slots[tid] = slot
-        self.running_on[tid] = worker
         self.state[tid] = TaskState.RUNNING
         worker.status, worker.current_task = WorkerStatus.BUSY, tid
         worker.busy_since = time.monotonic()
@@ -556,7 +513,6 @@ class SessionRunner:
         worker.busy_since = None
         worker.status = WorkerStatus.IDLE
         self.slots.pop(tid, None)
-        self.running_on.pop(tid, None)
         self._record_outcome(worker, tid, attempt, outcome, extra_events)
 
     def _git_root(self, spec: TaskSpec) -> str | None:
@@ -614,21 +570,6 @@ class SessionRunner:
             data["reason"] = outcome.reason
         if outcome.usage:
             data["usage"] = outcome.usage
-        if self.handing_over:
-            self.state[tid] = TaskState.QUEUED
-            ops[-1] = (
-                "UPDATE attempts SET ended_at=?, status='handed_over', wall_s=? WHERE session_id=?"
-                " AND task_id=? AND attempt=?",
-                (stamp, round(outcome.wall_s, 6), self.session_id, tid, attempt),
-            )
-            ops.append(
-                ("UPDATE tasks SET state=?, worker_id=NULL WHERE session_id=? AND id=?",
-                 (TaskState.QUEUED, self.session_id, tid))
-            )  # fmt: skip
-            self.store.write(ops, [Event(EventType.TASK_REQUEUED, self.session_id, tid,
-                                         data={"reason": "handed over"})])  # fmt: skip
-            self._notify()
-            return
         transient = outcome.status in ("failed", "timeout")
         if transient and outcome.retryable and attempt <= spec.retries and not self.cancelling:
             worker.failed += 1
@@ -773,7 +714,6 @@ class SessionRunner:
         ops = [self._worker_op(worker, now_iso(), WorkerStatus.OFFLINE)]
         if tid is not None and tid in self.sched.waiting and not self._is_finished(tid):
             slot = self.slots.pop(tid, None)
-            self.running_on.pop(tid, None)
             ctl = slot.current if slot else None
             if slot is not None:
                 slot.cancel()

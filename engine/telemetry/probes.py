@@ -23,7 +23,7 @@ from engine.telemetry.metrics import (
 )
 
 #: WORKER_OFFLINE reasons that are part of normal operation, not a lost worker.
-BENIGN_OFFLINE = ("scaled down", "handed over", "session ended")
+BENIGN_OFFLINE = ("scaled down", "session ended")
 
 
 @dataclass(frozen=True, slots=True)
