@@ -1,43 +1,43 @@
 """Run a command in its own process group, streaming its output line by line.
 
-Each attempt's blocking life — spawn, read both pipes, enforce the timeout, reap with `wait4`
-for the child's own peak RSS and CPU — runs on a thread of its own, and the event loop awaits a
-single future per attempt. Plans of thousands of short tasks spend most of their time starting
-processes; doing that without per-pipe transports, futures and loop wake-ups costs a third less
-CPU, which on a small machine is CPU the tasks themselves get. Pause, resume and cancel reach the
-process group through `ProcessControl`, from any thread. Children get stdin from /dev/null: they
-must never inherit the app's terminal.
+An attempt lives on the event loop: the child's two pipes and a pidfd are watched with
+`add_reader`, and the timeout, the kill grace period and the output drain are loop timers. No
+thread, no transport, no per-pipe future: plans of thousands of short tasks spend most of their
+time starting processes, and this costs half the parent CPU of a thread per attempt (and far less
+than asyncio's subprocess transports) on a small machine, CPU the tasks themselves get.
+Children get stdin from /dev/null: they must never inherit the app's terminal.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import select
 import signal
 import subprocess
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 
 from engine.executors.base import ControlSlot, Outcome, RunContext
 
 KILL_GRACE_S = 2.0
 MAX_LINE = 64 * 1024
 #: How long output may keep flowing after the main process exited (a grandchild holding the
-#: pipe) before the rest of the group is killed.
+#: pipe) before the rest of the group is killed; then as long again before we stop listening.
 DRAIN_S = 0.2
-TICK_S = 0.1  # how often the timeout and the kill deadline are looked at
+LEFTOVER_S = 1.0
+PAUSED_TICK_S = 0.25  # while paused the timeout clock stands still: look again this often
 
 
 class ProcessControl:
     """Signals to a whole process group; paused time is excluded from the timeout clock."""
 
-    def __init__(self, pgid: int) -> None:
+    def __init__(self, pgid: int, on_cancel: Callable[[], None] | None = None) -> None:
         self.pgid = pgid
         self.paused_at: float | None = None
         self.paused_total = 0.0
-        self.cancel_requested = threading.Event()
+        self.cancel_requested = False
+        self._on_cancel = on_cancel
 
     def signal(self, sig: int) -> None:
         try:
@@ -57,12 +57,14 @@ class ProcessControl:
             self.signal(signal.SIGCONT)
 
     def cancel(self) -> None:
-        """SIGTERM at once (waking a stopped group); the attempt's watcher sees the exit,
-        records the cancel, and sends SIGKILL if the group outlives the grace period."""
-        self.cancel_requested.set()
+        """SIGTERM at once (waking a stopped group); the attempt records the cancel and sends
+        SIGKILL if the group outlives the grace period."""
+        self.cancel_requested = True
         self.paused_at = None
         self.signal(signal.SIGTERM)
         self.signal(signal.SIGCONT)
+        if self._on_cancel is not None:
+            self._on_cancel()
 
     def running_time(self, started: float) -> float:
         now = time.monotonic()
@@ -71,8 +73,6 @@ class ProcessControl:
 
 
 _DEVNULL: int | None = None
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
 
 
 def _devnull() -> int:
@@ -83,22 +83,12 @@ def _devnull() -> int:
     return _DEVNULL
 
 
-def _pool() -> ThreadPoolExecutor:
-    """Threads for running attempts; idle ones cost nothing, so size for the largest pool."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            size = int(os.environ.get("BR_ATTEMPT_THREADS", "256"))
-            _POOL = ThreadPoolExecutor(max_workers=size, thread_name_prefix="br-attempt")
-    return _POOL
-
-
 def _spawn(ctx: RunContext, out_w: int, err_w: int) -> int:
     """Start the child in its own process group with our pipes as stdout/stderr.
 
-    `Popen` rather than `os.posix_spawn`: the latter needs less CPU per spawn but holds the
-    GIL through the vfork in Python 3.11, stalling every other thread (measured: 1.7x slower
-    on 2,000 short tasks). `close_fds` keeps descriptors we inherited away from tasks.
+    `Popen` rather than `os.posix_spawn`: on Python 3.11 both block the calling thread through
+    the vfork until the child has exec'd, and Popen measured faster end to end. `close_fds`
+    keeps descriptors we inherited away from tasks.
     """
     proc = subprocess.Popen(
         ctx.argv or [],
@@ -136,6 +126,170 @@ class _Lines:
             self.buf = b""
 
 
+class _Attempt:
+    """One running child: its pipes, its pidfd and its timers, all driven by loop callbacks."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, ctx: RunContext, pid: int, grace: float
+    ) -> None:
+        self.loop, self.ctx, self.pid, self.grace = loop, ctx, pid, grace
+        self.started = time.monotonic()
+        self.done: asyncio.Future[Outcome] = loop.create_future()
+        self.control = ProcessControl(pid, on_cancel=self._cancel_soon)
+        self.verdict: tuple[str, str] | None = None
+        self.exited: tuple[int, os.struct_rusage] | None = None
+        self.pipes: dict[int, _Lines] = {}
+        self.timer: asyncio.TimerHandle | None = None  # timeout, kill or drain: one at a time
+        self.leftovers_killed = False
+        self.pidfd = os.pidfd_open(pid)
+        loop.add_reader(self.pidfd, self._on_exit)
+
+    def watch(self, fd: int, stream: str) -> None:
+        os.set_blocking(fd, False)
+        self.pipes[fd] = _Lines(stream, self.ctx)
+        self.loop.add_reader(fd, self._on_readable, fd)
+
+    def start_clock(self) -> None:
+        if self.ctx.timeout is not None:
+            self._at(self.ctx.timeout, self._check_timeout)
+
+    # -- timers ------------------------------------------------------------------------------
+
+    def _at(self, delay: float, fn: Callable[[], None]) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.loop.call_later(max(0.0, delay), fn)
+
+    def _check_timeout(self) -> None:
+        self.timer = None
+        if self.verdict is not None or self.exited is not None or self.ctx.timeout is None:
+            return
+        if self.control.paused_at is not None:
+            self._at(PAUSED_TICK_S, self._check_timeout)
+            return
+        left = self.ctx.timeout - self.control.running_time(self.started)
+        if left > 0:
+            self._at(left, self._check_timeout)
+            return
+        self.verdict = ("timeout", f"timed out after {self.ctx.timeout:g}s")
+        self.control.paused_at = None  # SIGTERM the group, waking it if stopped
+        self.control.signal(signal.SIGTERM)
+        self.control.signal(signal.SIGCONT)
+        self._at(self.grace, self._kill)
+
+    def _cancel_soon(self) -> None:
+        # cancel() may be called from a signal handler or another thread: book it on the loop.
+        self.loop.call_soon_threadsafe(self._on_cancel)
+
+    def _on_cancel(self) -> None:
+        if self.verdict is None and not self.done.done():
+            self.verdict = ("cancelled", "cancelled")
+            if self.exited is None:
+                self._at(self.grace, self._kill)
+
+    def _kill(self) -> None:
+        self.timer = None
+        if self.exited is None:
+            self.control.signal(signal.SIGKILL)
+
+    def _drained_too_long(self) -> None:
+        """The main process is gone but something of its group still holds our pipes."""
+        self.timer = None
+        if not self.leftovers_killed:
+            self.control.signal(signal.SIGKILL)
+            self.leftovers_killed = True
+            self._at(LEFTOVER_S, self._drained_too_long)
+            return
+        for fd in list(self.pipes):
+            self._close_pipe(fd)
+        self._finish()
+
+    # -- readiness ---------------------------------------------------------------------------
+
+    def _on_readable(self, fd: int) -> None:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        if chunk:
+            self.pipes[fd].feed(chunk)
+        else:
+            self._close_pipe(fd)
+            self._finish()
+
+    def _close_pipe(self, fd: int) -> None:
+        lines = self.pipes.pop(fd, None)
+        if lines is None:
+            return
+        self.loop.remove_reader(fd)
+        os.close(fd)
+        lines.close()
+
+    def _on_exit(self) -> None:
+        self.loop.remove_reader(self.pidfd)
+        os.close(self.pidfd)
+        _, status, rusage = os.wait4(self.pid, 0)
+        self.exited = (status, rusage)
+        if self.pipes:
+            self._at(DRAIN_S, self._drained_too_long)
+        self._finish()
+
+    def _finish(self) -> None:
+        if self.exited is None or self.pipes or self.done.done():
+            return
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        status, rusage = self.exited
+        code = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - self.started
+        cpu = rusage.ru_utime + rusage.ru_stime
+        if self.verdict is None and self.control.cancel_requested:
+            self.verdict = ("cancelled", "cancelled")
+        if self.verdict is not None:
+            state, reason = self.verdict
+        elif code == 0:
+            state, reason = "succeeded", None
+        elif code < 0:
+            state, reason = "failed", f"killed by {signal.Signals(-code).name}"
+        else:
+            state, reason = "failed", f"exit code {code}"
+        self.done.set_result(Outcome(state, code, reason, wall, cpu, int(rusage.ru_maxrss)))
+
+    def abandon(self) -> None:
+        """The awaiting worker went away: stop listening; end the group and reap it on a
+        thread (SIGTERM, SIGKILL after the grace period) so no zombie or orphan is left."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        for fd in list(self.pipes):
+            self.loop.remove_reader(fd)
+            os.close(fd)
+        self.pipes.clear()
+        if self.exited is None:
+            self.loop.remove_reader(self.pidfd)
+            os.close(self.pidfd)
+            self.control.paused_at = None
+            self.control.signal(signal.SIGTERM)
+            self.control.signal(signal.SIGCONT)
+            threading.Thread(
+                target=_reap, args=(self.pid, self.grace), name="br-reap", daemon=True
+            ).start()
+
+
+def _reap(pid: int, grace: float) -> None:
+    deadline = time.monotonic() + grace
+    try:
+        while time.monotonic() < deadline:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+            time.sleep(0.02)
+        os.killpg(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ChildProcessError, ProcessLookupError, PermissionError):
+        pass
+
+
 class SubprocessExecutor:
     """Runs `ctx.argv`; the default executor for `run = "..."` tasks."""
 
@@ -143,11 +297,7 @@ class SubprocessExecutor:
 
     async def run(self, ctx: RunContext, slot: ControlSlot) -> Outcome:
         assert ctx.argv, "subprocess executor needs argv"
-        return await asyncio.get_running_loop().run_in_executor(_pool(), self.attempt, ctx, slot)
-
-    def attempt(self, ctx: RunContext, slot: ControlSlot) -> Outcome:
-        """The whole attempt, blocking: call it on a thread, never on an event loop."""
-        started = time.monotonic()
+        loop = asyncio.get_running_loop()
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         try:
@@ -161,102 +311,16 @@ class SubprocessExecutor:
         finally:
             os.close(out_w)
             os.close(err_w)
-        control = ProcessControl(pid)
+        attempt = _Attempt(loop, ctx, pid, self.kill_grace_s)
+        attempt.watch(out_r, "stdout")
+        attempt.watch(err_r, "stderr")
+        attempt.start_clock()
         ctx.on_spawn(pid)
-        slot.attach(control)
+        slot.attach(attempt.control)
         try:
-            pipes = {out_r: _Lines("stdout", ctx), err_r: _Lines("stderr", ctx)}
-            state, reason, status, rusage = self._watch(ctx, pid, control, started, pipes)
+            return await attempt.done
+        except asyncio.CancelledError:
+            attempt.abandon()
+            raise
         finally:
             slot.detach()
-        code = os.waitstatus_to_exitcode(status)
-        wall = time.monotonic() - started
-        cpu = rusage.ru_utime + rusage.ru_stime
-        if state is None:
-            if code == 0:
-                state, reason = "succeeded", None
-            elif code < 0:
-                state, reason = "failed", f"killed by {signal.Signals(-code).name}"
-            else:
-                state, reason = "failed", f"exit code {code}"
-        return Outcome(state, code, reason, wall, cpu, int(rusage.ru_maxrss))
-
-    def _watch(
-        self,
-        ctx: RunContext,
-        pid: int,
-        control: ProcessControl,
-        started: float,
-        pipes: dict[int, _Lines],
-    ) -> tuple[str | None, str | None, int, os.struct_rusage]:
-        """Read output until the process has exited and its pipes are closed; enforce the
-        timeout and cancellation (SIGTERM, then SIGKILL after the grace period) meanwhile."""
-        pidfd = os.pidfd_open(pid)
-        poller = select.poll()  # no epoll instance to create and close per attempt
-        for fd in (*pipes, pidfd):
-            poller.register(fd, select.POLLIN)
-        verdict: tuple[str, str] | None = None
-        kill_at: float | None = None
-        exited: tuple[int, os.struct_rusage] | None = None
-        drain_until = 0.0
-        leftovers_killed = False
-        try:
-            while True:
-                now = time.monotonic()
-                if verdict is None:
-                    if control.cancel_requested.is_set():  # cancel() already sent SIGTERM
-                        verdict = ("cancelled", "cancelled")
-                        kill_at = now + self.kill_grace_s
-                    elif (
-                        ctx.timeout is not None
-                        and control.paused_at is None
-                        and control.running_time(started) >= ctx.timeout
-                    ):
-                        verdict = ("timeout", f"timed out after {ctx.timeout:g}s")
-                    if verdict is not None and verdict[0] == "timeout" and exited is None:
-                        control.paused_at = None  # SIGTERM the group, waking it if stopped
-                        control.signal(signal.SIGTERM)
-                        control.signal(signal.SIGCONT)
-                        kill_at = now + self.kill_grace_s
-                if kill_at is not None and now >= kill_at:
-                    control.signal(signal.SIGKILL)
-                    kill_at = None
-                if exited is not None:
-                    if not pipes:
-                        break
-                    if now >= drain_until:  # leftovers of the group still hold our pipes
-                        if leftovers_killed:
-                            break
-                        control.signal(signal.SIGKILL)
-                        leftovers_killed = True
-                        drain_until = now + 1.0
-                timeout = TICK_S
-                if ctx.timeout is not None and verdict is None and control.paused_at is None:
-                    timeout = min(timeout, max(0.0, ctx.timeout - control.running_time(started)))
-                if kill_at is not None:
-                    timeout = min(timeout, max(0.0, kill_at - now))
-                if exited is not None:
-                    timeout = min(timeout, max(0.0, drain_until - now))
-                for fd, _ in poller.poll(timeout * 1000):
-                    if fd == pidfd:
-                        _, status, rusage = os.wait4(pid, 0)
-                        exited = (status, rusage)
-                        drain_until = time.monotonic() + DRAIN_S
-                        kill_at = None
-                        poller.unregister(pidfd)
-                    else:
-                        chunk = os.read(fd, 65536)
-                        if chunk:
-                            pipes[fd].feed(chunk)
-                        else:
-                            pipes.pop(fd).close()
-                            poller.unregister(fd)
-                            os.close(fd)
-        finally:
-            for fd, lines in pipes.items():
-                lines.close()
-                os.close(fd)
-            os.close(pidfd)
-        assert exited is not None
-        state, reason = verdict if verdict else (None, None)
-        return state, reason, exited[0], exited[1]
