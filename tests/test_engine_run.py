@@ -96,6 +96,7 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     ev = query(tmp_path / "br.db", "SELECT type FROM events WHERE type='task.timed_out'")
     assert len(ev) == 1
 
+
 def test_background_child_holding_the_pipe_is_ended_with_its_task(tmp_path: Path) -> None:
     """The main process exits at once but leaves a child holding stdout: the task still ends
     (its exit code, its output kept) and the leftover is killed instead of keeping it open."""
@@ -112,7 +113,6 @@ def test_background_child_holding_the_pipe_is_ended_with_its_task(tmp_path: Path
     assert not pid_alive(int(pidfile.read_text())), "the leftover child is still running"
     lines = query(tmp_path / "br.db", "SELECT line FROM output WHERE task_id='leaky'")
     assert [r["line"] for r in lines] == ["started"]
-
 
 
 def test_output_streamed_tail_kept_and_resources_recorded(tmp_path: Path) -> None:
