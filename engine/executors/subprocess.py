@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable
 
 from engine.executors.base import ControlSlot, Outcome, RunContext
+from engine.executors.spawn import spawn
 
 KILL_GRACE_S = 2.0
 MAX_LINE = 64 * 1024
@@ -81,27 +81,6 @@ def _devnull() -> int:
     if _DEVNULL is None:
         _DEVNULL = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     return _DEVNULL
-
-
-def _spawn(ctx: RunContext, out_w: int, err_w: int) -> int:
-    """Start the child in its own process group with our pipes as stdout/stderr.
-
-    `Popen` rather than `os.posix_spawn`: on Python 3.11 both block the calling thread through
-    the vfork until the child has exec'd, and Popen measured faster end to end. `close_fds`
-    keeps descriptors we inherited away from tasks.
-    """
-    proc = subprocess.Popen(
-        ctx.argv or [],
-        stdin=_devnull(),
-        stdout=out_w,
-        stderr=err_w,
-        cwd=ctx.cwd,
-        env=ctx.env,
-        process_group=0,
-        close_fds=True,
-    )
-    proc.returncode = 0  # we reap it ourselves with wait4: Popen must not poll it later
-    return proc.pid
 
 
 class _Lines:
@@ -301,7 +280,7 @@ class SubprocessExecutor:
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         try:
-            pid = _spawn(ctx, out_w, err_w)
+            pid = spawn(ctx.argv, ctx.env, ctx.cwd, (_devnull(), out_w, err_w))
         except OSError as exc:
             os.close(out_r)
             os.close(err_r)
