@@ -67,7 +67,7 @@ def test_task_process_starts_clean(spawner: str, tmp_path: Path) -> None:
 
 def test_missing_working_directory_is_named(spawner: str, tmp_path: Path) -> None:
     gone = tmp_path / "nope"
-    with pytest.raises(OSError, match="working directory .*nope does not exist"):
+    with pytest.raises(OSError, match=r"working directory .*nope does not exist"):
         spawn_mod.spawn(["/bin/sh", "-c", "true"], {}, str(gone), (0, 1, 2))
 
 
