@@ -124,7 +124,6 @@ class _Attempt:
         loop.add_reader(self.pidfd, self._on_exit)
 
     def watch(self, fd: int, stream: str) -> None:
-        os.set_blocking(fd, False)
         self.pipes[fd] = _Lines(stream, self.ctx)
         self.loop.add_reader(fd, self._on_readable, fd)
 
@@ -186,10 +185,7 @@ class _Attempt:
     # -- readiness ---------------------------------------------------------------------------
 
     def _on_readable(self, fd: int) -> None:
-        try:
-            chunk = os.read(fd, 65536)
-        except BlockingIOError:
-            return
+        chunk = os.read(fd, 65536)  # readable: returns at once (we are its only reader)
         if chunk:
             self.pipes[fd].feed(chunk)
         else:

@@ -69,6 +69,14 @@ def _build_prefilter() -> re.Pattern[str]:
     return _prefilter
 
 
+#: Short strings the engine stores over and over (ids, states, worker names, a task's spec
+#: masked at creation and again by the store) are answered from memory; bounded, and emptied
+#: whole when full, which costs less than keeping recency.
+_MEMO_MAX_LEN = 256
+_MEMO_SIZE = 8192
+_memo: dict[str, str] = {}
+
+
 def redact(text: str) -> str:
     """Mask every secret the scanner would flag in `text`; anything else is returned as is.
 
@@ -78,6 +86,18 @@ def redact(text: str) -> str:
     """
     if len(text) < _MIN_SECRET:
         return text
+    if len(text) > _MEMO_MAX_LEN:
+        return _redact(text)
+    done = _memo.get(text)
+    if done is None:
+        done = _redact(text)
+        if len(_memo) >= _MEMO_SIZE:
+            _memo.clear()
+        _memo[text] = done
+    return done
+
+
+def _redact(text: str) -> str:
     if (_prefilter or _build_prefilter()).search(text.lower()) is None:
         return text
     from engine.security.rules import default_rules

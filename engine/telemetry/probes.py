@@ -49,7 +49,7 @@ def success_rate(db: Queryable, since: str) -> list[Sample]:
 
 
 def p95_latency_s(db: Queryable, since: str) -> list[Sample]:
-    found = overall_latency(db, " AND ts >= ?", [since])
+    found = overall_latency(db, " AND ts >= ?", [since], percentiles=(0.95,))
     return [Sample("", found.get("p95"), found.get("n", 0))]
 
 
@@ -105,7 +105,8 @@ def workers_lost(db: Queryable, since: str) -> list[Sample]:
 
 def consecutive_failures(db: Queryable, since: str) -> list[Sample]:
     """Failed attempts of each task (by plan task id, across sessions) since it last
-    succeeded; tasks at zero are reported too, so their alerts can clear."""
+    succeeded. Only tasks with failures are reported: an open alert whose task is back to zero
+    is cleared as a vanished scope, and a plan of thousands of healthy tasks costs nothing."""
     found = rows(
         db,
         "WITH last_ok AS (SELECT task_id, max(id) AS ok_id FROM events"
@@ -115,7 +116,7 @@ def consecutive_failures(db: Queryable, since: str) -> list[Sample]:
         " AND e.id > coalesce(l.ok_id, 0)) AS n"
         " FROM events e LEFT JOIN last_ok l ON l.task_id = e.task_id"
         " WHERE e.type IN ('task.succeeded', 'task.failed', 'task.timed_out', 'task.retried')"
-        " AND e.ts >= ? AND e.task_id IS NOT NULL GROUP BY e.task_id",
+        " AND e.ts >= ? AND e.task_id IS NOT NULL GROUP BY e.task_id HAVING n > 0",
         [since, since],
     )
     return [
