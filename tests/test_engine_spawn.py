@@ -74,3 +74,27 @@ def test_missing_working_directory_is_named(spawner: str, tmp_path: Path) -> Non
 def test_missing_program_raises(spawner: str, tmp_path: Path) -> None:
     with pytest.raises(OSError):
         spawn_mod.spawn([str(tmp_path / "no-such-program")], {}, str(tmp_path), (0, 1, 2))
+
+
+def test_bare_program_name_is_found_on_the_childs_path(spawner: str, tmp_path: Path) -> None:
+    tool = tmp_path / "bin" / "my-tool"
+    tool.parent.mkdir()
+    tool.write_text("#!/bin/sh\necho tool ran\n")
+    tool.chmod(0o755)
+    r, w = os.pipe2(os.O_CLOEXEC)
+    env = {"PATH": f"{tool.parent}:/usr/bin:/bin"}
+    try:
+        pid = spawn_mod.spawn(["my-tool"], env, str(tmp_path), (0, w, w))
+    finally:
+        os.close(w)
+    out = os.read(r, 1000)
+    os.close(r)
+    os.waitpid(pid, 0)
+    assert out == b"tool ran\n"
+    with pytest.raises(FileNotFoundError):
+        spawn_mod.spawn(["my-tool"], {"PATH": "/usr/bin:/bin"}, str(tmp_path), (0, 1, 2))
+
+
+def test_null_byte_refused(spawner: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        spawn_mod.spawn(["/bin/sh", "-c", "true"], {"A": "x\0y"}, str(tmp_path), (0, 1, 2))

@@ -13,7 +13,9 @@ spawn; through ctypes the writer keeps committing meanwhile. It is also a third 
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -105,23 +107,29 @@ def spawn(
     working directory named if that is what is missing.
     """
     libc = _libc()
-    if libc is None:
-        return _spawn_popen(argv, env, cwd, stdio)
+    if libc is None or any(fd < 3 and fd != target for target, fd in enumerate(stdio)):
+        return _spawn_popen(argv, env, cwd, stdio)  # (a stdio fd among 0-2 elsewhere: rare)
+    program = _find_program(argv[0], env)
     args = [os.fsencode(a) for a in argv]
-    c_argv = (ctypes.c_char_p * (len(args) + 1))(*args, None)
     envb = _encode_env(env)
+    if any(b"\0" in x for x in (*args, *envb)):
+        raise ValueError("embedded null byte")
+    c_argv = (ctypes.c_char_p * (len(args) + 1))(*args, None)
     c_env = (ctypes.c_char_p * (len(envb) + 1))(*envb, None)
     fa = ctypes.create_string_buffer(_FILE_ACTIONS_SIZE)
     if libc.fa_init(fa):
         raise OSError("posix_spawn_file_actions_init failed")
     try:
+        err = 0
         for target, fd in enumerate(stdio):
-            libc.fa_dup2(fa, fd, target)
+            err = err or libc.fa_dup2(fa, fd, target)
         if cwd:
-            libc.fa_chdir(fa, os.fsencode(cwd))
-        libc.fa_closefrom(fa, 3)
+            err = err or libc.fa_chdir(fa, os.fsencode(cwd))
+        err = err or libc.fa_closefrom(fa, 3)
+        if err:
+            raise OSError(err, f"posix_spawn file actions: {os.strerror(err)}")
         pid = ctypes.c_int()
-        err = libc.spawn(ctypes.byref(pid), args[0], fa, libc.attr, c_argv, c_env)
+        err = libc.spawn(ctypes.byref(pid), program, fa, libc.attr, c_argv, c_env)
     finally:
         libc.fa_destroy(fa)
     if err:
@@ -129,6 +137,17 @@ def spawn(
             raise FileNotFoundError(err, f"working directory {cwd} does not exist")
         raise OSError(err, os.strerror(err), argv[0])
     return pid.value
+
+
+def _find_program(name: str, env: Mapping[str, str]) -> bytes:
+    """`posix_spawn` does not search PATH: look the program up as Popen does, on the PATH the
+    child will have."""
+    if "/" in name:
+        return os.fsencode(name)
+    found = shutil.which(name, path=env.get("PATH", os.defpath))
+    if found is None:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)
+    return os.fsencode(found)
 
 
 def _spawn_popen(

@@ -60,7 +60,9 @@ class ProcessControl:
         """SIGTERM at once (waking a stopped group); the attempt records the cancel and sends
         SIGKILL if the group outlives the grace period."""
         self.cancel_requested = True
-        self.paused_at = None
+        if self.paused_at is not None:  # the pause ends here; it never counts as running time
+            self.paused_total += time.monotonic() - self.paused_at
+            self.paused_at = None
         self.signal(signal.SIGTERM)
         self.signal(signal.SIGCONT)
         if self._on_cancel is not None:
@@ -109,9 +111,9 @@ class _Attempt:
     """One running child: its pipes, its pidfd and its timers, all driven by loop callbacks."""
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, ctx: RunContext, pid: int, grace: float
+        self, loop: asyncio.AbstractEventLoop, ctx: RunContext, pid: int, owner: SubprocessExecutor
     ) -> None:
-        self.loop, self.ctx, self.pid, self.grace = loop, ctx, pid, grace
+        self.loop, self.ctx, self.pid, self.owner = loop, ctx, pid, owner
         self.started = time.monotonic()
         self.done: asyncio.Future[Outcome] = loop.create_future()
         self.control = ProcessControl(pid, on_cancel=self._cancel_soon)
@@ -119,17 +121,21 @@ class _Attempt:
         self.exited: tuple[int, os.struct_rusage] | None = None
         self.pipes: dict[int, _Lines] = {}
         self.timer: asyncio.TimerHandle | None = None  # timeout, kill or drain: one at a time
+        self.kill_at: float | None = None
         self.leftovers_killed = False
-        self.pidfd = os.pidfd_open(pid)
-        loop.add_reader(self.pidfd, self._on_exit)
+        self.pidfd: int | None = None
+
+    def start(self, out_r: int, err_r: int) -> None:
+        self.pidfd = os.pidfd_open(self.pid)
+        self.loop.add_reader(self.pidfd, self._on_exit)
+        self.watch(out_r, "stdout")
+        self.watch(err_r, "stderr")
+        if self.ctx.timeout is not None:
+            self._at(self.ctx.timeout, self._check_timeout)
 
     def watch(self, fd: int, stream: str) -> None:
         self.pipes[fd] = _Lines(stream, self.ctx)
         self.loop.add_reader(fd, self._on_readable, fd)
-
-    def start_clock(self) -> None:
-        if self.ctx.timeout is not None:
-            self._at(self.ctx.timeout, self._check_timeout)
 
     # -- timers ------------------------------------------------------------------------------
 
@@ -142,6 +148,8 @@ class _Attempt:
         self.timer = None
         if self.verdict is not None or self.exited is not None or self.ctx.timeout is None:
             return
+        if self.control.cancel_requested:  # its verdict is on its way from the loop's queue
+            return
         if self.control.paused_at is not None:
             self._at(PAUSED_TICK_S, self._check_timeout)
             return
@@ -153,20 +161,31 @@ class _Attempt:
         self.control.paused_at = None  # SIGTERM the group, waking it if stopped
         self.control.signal(signal.SIGTERM)
         self.control.signal(signal.SIGCONT)
-        self._at(self.grace, self._kill)
+        self._kill_after(self.owner.kill_grace_s)
+
+    def _kill_after(self, grace: float) -> None:
+        """SIGKILL the group `grace` seconds from now, unless a kill is already due sooner (a
+        second cancel with no grace left, as a second Ctrl-C sends, brings it forward)."""
+        at = time.monotonic() + grace
+        if self.kill_at is None or at < self.kill_at:
+            self.kill_at = at
+            self._at(grace, self._kill)
 
     def _cancel_soon(self) -> None:
         # cancel() may be called from a signal handler or another thread: book it on the loop.
         self.loop.call_soon_threadsafe(self._on_cancel)
 
     def _on_cancel(self) -> None:
-        if self.verdict is None and not self.done.done():
+        if self.done.done():
+            return
+        if self.verdict is None:
             self.verdict = ("cancelled", "cancelled")
-            if self.exited is None:
-                self._at(self.grace, self._kill)
+        if self.exited is None:
+            self._kill_after(self.owner.kill_grace_s)
 
     def _kill(self) -> None:
         self.timer = None
+        self.kill_at = None
         if self.exited is None:
             self.control.signal(signal.SIGKILL)
 
@@ -201,13 +220,19 @@ class _Attempt:
         lines.close()
 
     def _on_exit(self) -> None:
-        self.loop.remove_reader(self.pidfd)
-        os.close(self.pidfd)
         _, status, rusage = os.wait4(self.pid, 0)
+        self._close_pidfd()
         self.exited = (status, rusage)
+        self.kill_at = None
         if self.pipes:
             self._at(DRAIN_S, self._drained_too_long)
         self._finish()
+
+    def _close_pidfd(self) -> None:
+        if self.pidfd is not None:
+            self.loop.remove_reader(self.pidfd)
+            os.close(self.pidfd)
+            self.pidfd = None
 
     def _finish(self) -> None:
         if self.exited is None or self.pipes or self.done.done():
@@ -232,8 +257,9 @@ class _Attempt:
         self.done.set_result(Outcome(state, code, reason, wall, cpu, int(rusage.ru_maxrss)))
 
     def abandon(self) -> None:
-        """The awaiting worker went away: stop listening; end the group and reap it on a
-        thread (SIGTERM, SIGKILL after the grace period) so no zombie or orphan is left."""
+        """Nobody awaits this attempt any more (its worker was torn down, or setting it up
+        failed): stop listening, SIGKILL the whole group and reap the child on a thread, so
+        neither a zombie nor a leftover holding the pipes survives it."""
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -241,27 +267,16 @@ class _Attempt:
             self.loop.remove_reader(fd)
             os.close(fd)
         self.pipes.clear()
+        self.control.signal(signal.SIGKILL)  # also what remains of an exited main process
         if self.exited is None:
-            self.loop.remove_reader(self.pidfd)
-            os.close(self.pidfd)
-            self.control.paused_at = None
-            self.control.signal(signal.SIGTERM)
-            self.control.signal(signal.SIGCONT)
-            threading.Thread(
-                target=_reap, args=(self.pid, self.grace), name="br-reap", daemon=True
-            ).start()
+            self._close_pidfd()
+            threading.Thread(target=_reap, args=(self.pid,), name="br-reap", daemon=True).start()
 
 
-def _reap(pid: int, grace: float) -> None:
-    deadline = time.monotonic() + grace
+def _reap(pid: int) -> None:
     try:
-        while time.monotonic() < deadline:
-            if os.waitpid(pid, os.WNOHANG)[0]:
-                return
-            time.sleep(0.02)
-        os.killpg(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except (ChildProcessError, ProcessLookupError, PermissionError):
+        os.waitpid(pid, 0)  # the group was sent SIGKILL: this returns at once
+    except ChildProcessError:
         pass
 
 
@@ -277,19 +292,24 @@ class SubprocessExecutor:
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         try:
             pid = spawn(ctx.argv, ctx.env, ctx.cwd, (_devnull(), out_w, err_w))
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             os.close(out_r)
             os.close(err_r)
-            what = exc.strerror or str(exc)
+            what = getattr(exc, "strerror", None) or str(exc)
             return Outcome("failed", exit_code=127, reason=f"cannot start {ctx.argv[0]}: {what}",
                            retryable=False)  # fmt: skip
         finally:
             os.close(out_w)
             os.close(err_w)
-        attempt = _Attempt(loop, ctx, pid, self.kill_grace_s)
-        attempt.watch(out_r, "stdout")
-        attempt.watch(err_r, "stderr")
-        attempt.start_clock()
+        attempt = _Attempt(loop, ctx, pid, self)
+        try:
+            attempt.start(out_r, err_r)
+        except BaseException:
+            for fd in (out_r, err_r):
+                if fd not in attempt.pipes:
+                    os.close(fd)
+            attempt.abandon()
+            raise
         ctx.on_spawn(pid)
         slot.attach(attempt.control)
         try:

@@ -1,0 +1,103 @@
+"""The subprocess executor's edges: cancel racing a timeout tick, teardown while output drains,
+a second cancel with no grace left. Real processes, driven on a real event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+from engine_helpers import pid_alive
+
+from engine.executors.base import ControlSlot, Outcome, RunContext
+from engine.executors.subprocess import SubprocessExecutor
+
+
+def ctx(cmd: str, cwd: Path, timeout: float | None = None) -> RunContext:
+    return RunContext(
+        session_id="s",
+        task_id="t",
+        attempt=1,
+        worker_id="w",
+        argv=["/bin/sh", "-c", cmd],
+        cwd=str(cwd),
+        env=dict(os.environ),
+        timeout=timeout,
+        on_line=lambda stream, line: None,
+    )
+
+
+def test_cancel_of_a_paused_task_is_a_cancel_not_a_timeout(tmp_path: Path) -> None:
+    """Paused past its timeout, then cancelled just as a timeout tick is due behind a slow
+    callback: the pause must not count as running time and the verdict is `cancelled`."""
+
+    async def main() -> Outcome:
+        loop = asyncio.get_running_loop()
+        ex, slot = SubprocessExecutor(), ControlSlot()
+        run = asyncio.ensure_future(ex.run(ctx("sleep 30", tmp_path, timeout=1.0), slot))
+        await asyncio.sleep(0.2)
+        slot.pause()
+        await asyncio.sleep(1.6)  # paused longer than the timeout
+        attempt = slot.current._on_cancel.__self__  # type: ignore[union-attr]
+        tick = attempt.timer.when()  # the next paused-timeout tick
+        # the loop is busy across the tick; the cancel lands just before it in the same pass
+        loop.call_at(tick - 0.1, time.sleep, 0.2)
+        loop.call_at(tick - 0.0005, slot.cancel)
+        return await run
+
+    outcome = asyncio.run(main())
+    assert outcome.status == "cancelled", (outcome.status, outcome.reason)
+
+
+def test_teardown_while_output_drains_kills_the_leftovers(tmp_path: Path) -> None:
+    """The main process exited, a background child still holds stdout, and the worker awaiting
+    the attempt is torn down: the leftover must not outlive it."""
+    pidfile = tmp_path / "bg.pid"
+
+    async def main() -> None:
+        ex, slot = SubprocessExecutor(), ControlSlot()
+        run = asyncio.ensure_future(
+            ex.run(ctx(f"sleep 30 & echo $! > {pidfile}; echo started", tmp_path), slot)
+        )
+        for _ in range(100):  # the main process is gone; the drain is waiting on the pipe
+            await asyncio.sleep(0.02)
+            if pidfile.exists() and pidfile.read_text().strip():
+                break
+        await asyncio.sleep(0.05)
+        run.cancel()
+        try:
+            await run
+        except asyncio.CancelledError:
+            pass
+
+    asyncio.run(main())
+    bg = int(pidfile.read_text())
+    for _ in range(50):
+        if not pid_alive(bg):
+            break
+        time.sleep(0.02)
+    assert not pid_alive(bg), "the background child outlived its torn-down attempt"
+
+
+def test_second_cancel_without_grace_kills_at_once(tmp_path: Path) -> None:
+    """A task ignoring SIGTERM: the first cancel waits out the grace period, a second one with
+    the grace set to zero (what a second Ctrl-C does) kills the group now."""
+
+    async def main() -> tuple[Outcome, float]:
+        ex, slot = SubprocessExecutor(), ControlSlot()
+        ex.kill_grace_s = 30.0
+        run = asyncio.ensure_future(ex.run(ctx("trap '' TERM; sleep 30", tmp_path), slot))
+        await asyncio.sleep(0.3)
+        slot.cancel()
+        await asyncio.sleep(0.2)
+        assert not run.done(), "SIGTERM is ignored: the task must still be running"
+        t0 = time.monotonic()
+        ex.kill_grace_s = 0.0
+        slot.cancel()
+        outcome = await asyncio.wait_for(run, 10)
+        return outcome, time.monotonic() - t0
+
+    outcome, took = asyncio.run(main())
+    assert outcome.status == "cancelled"
+    assert took < 2, f"second cancel took {took:.1f}s to kill the group"
