@@ -112,7 +112,7 @@ def spawn(
     program = _find_program(argv[0], env)
     args = [os.fsencode(a) for a in argv]
     envb = _encode_env(env)
-    if any(b"\0" in x for x in (*args, *envb)):
+    if b"\0" in b"".join(args) or b"\0" in b"".join(envb):  # C strings would be cut short
         raise ValueError("embedded null byte")
     c_argv = (ctypes.c_char_p * (len(args) + 1))(*args, None)
     c_env = (ctypes.c_char_p * (len(envb) + 1))(*envb, None)
