@@ -21,13 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from br_tui.quiet_gc import QuietCollector
 from br_tui.screens.base import LiveScreen
 from br_tui.screens.costs import CostsScreen
 from br_tui.screens.dialogs import KeysScreen, QuitScreen
@@ -174,6 +175,7 @@ class BrApp(App[str | None]):
         self.watch_files = watch_files
         self.live = Live(lambda: self.post_message(self.Wake()))
         self.reader = Reader(self._follow)
+        self.quiet_gc = QuietCollector()
         self._unsubscribe: Callable[[], None] | None = None
         self._seen: tuple[int, int] | None = None  # newest (event id, output id) read
         self._pending: set[str] = set()
@@ -211,12 +213,19 @@ class BrApp(App[str | None]):
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.set_interval(TICK_S, self._tick)
         self.reader.start()
+        self.quiet_gc.start()
         self._look()
 
     def on_unmount(self) -> None:
+        self.quiet_gc.stop()
         if self._unsubscribe is not None:
             self._unsubscribe()
         self.reader.close()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.quiet_gc.input_seen()
+        await super().on_event(event)
 
     def hand_back(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """From any thread: run `fn(*args, **kwargs)` on the UI loop soon (doesn't wait)."""
@@ -232,6 +241,8 @@ class BrApp(App[str | None]):
         """Coalesce: whatever changed since the last refresh is read once, at most 5 times a
         second — at once when the change is one a user just asked for."""
         self._pending |= self.live.take()
+        if not urgent:
+            self.quiet_gc.tick()
         try:
             screen = self.screen
         except ScreenStackError:  # between modes, or shutting down

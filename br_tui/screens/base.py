@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from br_tui.screens.live import ALL
@@ -92,7 +93,10 @@ class LiveScreen(Screen[None]):
         if error is not None:
             self.notify(f"could not read the database: {error}", severity="error", timeout=4)
         elif self.is_mounted:
-            self.show(data)
+            try:
+                self.show(data)
+            except NoMatches:  # its widgets were removed under it (the app is closing)
+                pass
         if self._again:
             again, self._again = frozenset(self._again), set()
             self.request_refresh(again)
