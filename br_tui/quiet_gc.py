@@ -29,12 +29,12 @@ NEVER = 1 << 30  # a gen-2 threshold no run reaches
 class QuietCollector:
     def __init__(
         self,
-        idle_s: float = 0.75,
-        min_gap_s: float = 5.0,
-        max_gap_s: float = 60.0,
-        sweep_idle_s: float = 2.0,
-        sweep_every_s: float = 300.0,
-        first_sweep_s: float = 10.0,
+        idle_s: float = 0.3,
+        min_gap_s: float = 2.0,
+        max_gap_s: float = 10.0,
+        sweep_idle_s: float = 1.0,
+        sweep_every_s: float = 120.0,
+        first_sweep_s: float = 2.0,
     ) -> None:
         self.idle_s, self.min_gap_s, self.max_gap_s = idle_s, min_gap_s, max_gap_s
         self.sweep_idle_s, self.sweep_every_s = sweep_idle_s, sweep_every_s

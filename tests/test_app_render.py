@@ -39,6 +39,33 @@ async def test_changed_cell_repaints_its_row_only() -> None:
         assert not table.sync({**rows, "r2": ("r2", "running")})  # nothing changed
 
 
+async def test_cursor_stays_on_its_row_when_rows_above_go() -> None:
+    """Rows above the cursor leave (tasks finishing): the cursor keeps its task, and when its
+    own row goes, the row now under it is announced to whoever follows the cursor."""
+    highlighted: list[str] = []
+
+    class Following(TableApp):
+        def on_data_table_row_highlighted(self, event: LiveTable.RowHighlighted) -> None:
+            highlighted.append(str(event.row_key.value))
+
+    app = Following()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(LiveTable)
+        rows = {f"r{i}": (f"r{i}", "running") for i in range(6)}
+        table.sync(rows)
+        table.move_cursor(row=3)
+        await pilot.pause()
+        assert table.cursor_key == "r3"
+        table.sync({k: v for k, v in rows.items() if k not in ("r0", "r1")})
+        await pilot.pause()
+        assert table.cursor_key == "r3", "the cursor moved off its task"
+        highlighted.clear()
+        table.sync({k: v for k, v in rows.items() if k not in ("r0", "r1", "r3")})
+        await pilot.pause()
+        assert table.cursor_key == "r4"
+        assert highlighted[-1:] == ["r4"], "the row now under the cursor was not announced"
+
+
 async def test_fast_cell_path_draws_what_datatable_draws() -> None:
     app = TableApp()
     async with app.run_test(size=(40, 10)) as pilot:

@@ -101,6 +101,7 @@ class LiveTable(NoLayoutOnGrow, DataTable[Cell]):
         if keys == self._order and all(self._drawn[k] == rows[k] for k in keys):
             return False
         with self.app.batch_update():
+            at = self.cursor_key
             kept = [k for k in self._order if k in rows]
             new = [k for k in keys if k not in self._drawn]
             if keys != kept + new:  # existing rows moved, or new ones go in between
@@ -122,8 +123,20 @@ class LiveTable(NoLayoutOnGrow, DataTable[Cell]):
                             self.updates += 1
                 self._drawn[k] = values
             self._order = keys
+            self._keep_cursor(at)
             self._repaint_dirty()
         return True
+
+    def _keep_cursor(self, at: str | None) -> None:
+        """DataTable keeps the cursor's index when rows above it go, so it silently lands on
+        another row and nobody following the cursor hears of it. Keep it on its row; if that
+        row went, announce the one now under it."""
+        if at is None or not self.row_count or self.cursor_key == at:
+            return
+        if at in self._drawn:
+            self.move_cursor(row=self.get_row_index(at), animate=False)
+        else:
+            self._highlight_cursor()
 
     def _render_cell(
         self,
