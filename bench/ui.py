@@ -9,7 +9,8 @@ rendering all happen, only the terminal write is dropped). While it runs we pres
 each until the widget it should change shows the change:
 
   p / r       Sessions: pause / resume the session (an engine round trip) -> status cell
-  2, 3, 1     switch screens -> the new screen is shown with its data
+  2, 3, 1     switch screens -> the new screen is shown with its data (3: with its tasks
+              listed and one followed, so the arrow keys after it have rows to move over)
   down / up   Feed: pick another task -> its output pane is titled and filled
   + / -       Workers: scale the pool (an engine round trip) -> worker rows appear / retire
 
@@ -193,7 +194,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
             note(
                 "screen 3",
-                await timed(pilot, "3", lambda: type(app.screen).__name__ == "FeedScreen"),
+                await timed(
+                    pilot,
+                    "3",
+                    lambda: (  # shown with its tasks, one of them followed (as 2 and 1 wait)
+                        type(app.screen).__name__ == "FeedScreen"
+                        and app.screen.tasks.row_count > 0
+                        and app.screen.watching is not None
+                    ),
+                ),
             )
             feed = app.screen
             for key in ("down", "up"):
