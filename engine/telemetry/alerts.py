@@ -75,12 +75,15 @@ class AlertMonitor:
         thresholds: Sequence[Threshold] | None = None,
         *,
         interval: float = 5.0,
-        min_gap: float = 0.5,
+        min_gap: float = 2.0,
     ) -> None:
         self.store = store
         self.thresholds = [t for t in (thresholds or BUILTIN) if t.enabled and t.bounds]
         self.interval = interval
-        self.min_gap = min_gap  # at most one event-triggered evaluation per min_gap seconds
+        # At most one event-triggered evaluation per min_gap seconds, the first one too: an
+        # evaluation is ~15 ms of probes, and a session's first events (thousands of
+        # task.queued) say nothing a threshold needs at once.
+        self.min_gap = min_gap
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -121,6 +124,7 @@ class AlertMonitor:
             self._wake.set()
 
     def _loop(self) -> None:
+        self._stop.wait(self.min_gap)
         while not self._stop.is_set():
             self._wake.wait(self.interval)
             if self._stop.is_set():

@@ -70,13 +70,19 @@ def budget_used(db: Queryable, since: str) -> list[Sample]:
     """Spend over limit for each budget configured on a running or paused session."""
     if not has_table(db, "agent_calls"):
         return []
-    from engine.routing.budgets import Budgets, budget_status
-
     out: list[Sample] = []
     seen: set[str] = set()
     for s in rows(db, "SELECT id, config FROM sessions WHERE status IN ('running', 'paused')"):
         try:
-            budgets = Budgets.from_config(json.loads(s["config"] or "{}").get("budget"))
+            budget = json.loads(s["config"] or "{}").get("budget")
+        except (ValueError, TypeError, AttributeError):
+            continue
+        if not budget:
+            continue  # most sessions have none: skip the routing imports and queries
+        from engine.routing.budgets import Budgets, budget_status
+
+        try:
+            budgets = Budgets.from_config(budget)
         except (ValueError, TypeError):
             continue
         for state in budget_status(db, budgets, session_id=s["id"]):
