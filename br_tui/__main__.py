@@ -1,5 +1,3 @@
-import sys
+from br_tui.cli import entry
 
-from br_tui.cli import main
-
-sys.exit(main())
+entry()

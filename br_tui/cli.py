@@ -6,6 +6,7 @@ verb is known: `--scan` never loads Textual, the store, or asyncio.
 
 from __future__ import annotations
 
+import os
 import sys
 
 HEADLESS = {
@@ -55,5 +56,26 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+#: Verbs that never draw: they may leave without tearing the interpreter down (see `entry`).
+QUICK_EXIT = HEADLESS | {"--scan", "hooks", "routing", "telemetry"}
+
+
+def entry() -> None:
+    """The console script. A headless verb leaves with `os._exit` once its output is flushed:
+    by then its store is committed and closed, and tearing the interpreter down (module
+    teardown, a last collection over the heap) is ~20 ms after a 2,000-task run that a script
+    or a git hook waits for. The app leaves normally, through Textual's own shutdown."""
+    args = sys.argv[1:]
+    code = main(args)
+    if args and args[0] in QUICK_EXIT:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (BrokenPipeError, OSError):
+            pass
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
