@@ -71,8 +71,10 @@ def entry() -> None:
         try:
             sys.stdout.flush()
             sys.stderr.flush()
-        except (BrokenPipeError, OSError):
-            pass
+        except BrokenPipeError:
+            pass  # the reader went away (`| head`): as for any other verb, not an error
+        except OSError:
+            code = 120  # output lost (disk full...): what the interpreter's own exit reports
         os._exit(code)
     sys.exit(code)
 

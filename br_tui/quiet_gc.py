@@ -13,7 +13,10 @@ So, while the app runs:
 - after a thorough sweep (everything unfrozen, collected) the survivors are frozen
   (`gc.freeze`), so the next full collections walk only what was made since: ~10 ms instead
   of ~100. Something frozen that later turns into cyclic garbage waits for the next thorough
-  sweep, which runs every few minutes when the user is idle for longer.
+  sweep, which runs every few minutes when the user is idle for longer (and after ten minutes
+  regardless, so frozen garbage is bounded in time too).
+On Python 3.14+ the collector is incremental and ignores the oldest generation's threshold;
+there this policy changes little, and needs less.
 The previous thresholds are restored and the heap unfrozen when the app stops, so a host
 process (tests, an embedding program) keeps its own behaviour.
 """
@@ -35,13 +38,16 @@ class QuietCollector:
         sweep_idle_s: float = 1.0,
         sweep_every_s: float = 120.0,
         first_sweep_s: float = 2.0,
+        max_sweep_gap_s: float = 600.0,
     ) -> None:
         self.idle_s, self.min_gap_s, self.max_gap_s = idle_s, min_gap_s, max_gap_s
         self.sweep_idle_s, self.sweep_every_s = sweep_idle_s, sweep_every_s
+        self.max_sweep_gap_s = max_sweep_gap_s
         self._saved: tuple[int, int, int] | None = None
         now = time.monotonic()
         self.last_input = self.last_full = now
         self.next_sweep = now + first_sweep_s
+        self.last_sweep = now
         self.collections = self.sweeps = 0
 
     def start(self) -> None:
@@ -65,12 +71,15 @@ class QuietCollector:
             return None
         now = time.monotonic()
         idle = now - self.last_input
-        if idle >= self.sweep_idle_s and now >= self.next_sweep:
+        due = (idle >= self.sweep_idle_s and now >= self.next_sweep) or (
+            self.sweeps and now - self.last_sweep >= self.max_sweep_gap_s
+        )
+        if due:
             gc.unfreeze()
             gc.collect()
             gc.freeze()
             self.sweeps += 1
-            self.last_full = time.monotonic()
+            self.last_full = self.last_sweep = time.monotonic()
             self.next_sweep = self.last_full + self.sweep_every_s
             return "sweep"
         since_full = now - self.last_full

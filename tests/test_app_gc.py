@@ -4,11 +4,12 @@ the host process' own settings back when the app stops."""
 from __future__ import annotations
 
 import gc
-import time
+import weakref
 from pathlib import Path
 
 import pytest
 
+from br_tui import quiet_gc
 from br_tui.quiet_gc import NEVER, QuietCollector
 
 
@@ -20,37 +21,63 @@ def restore_gc():
     gc.unfreeze()
 
 
-def test_full_collections_wait_for_idle_and_survivors_are_frozen(restore_gc) -> None:
-    q = QuietCollector(idle_s=0.05, min_gap_s=0.0, max_gap_s=60, sweep_idle_s=0.1,
-                       sweep_every_s=60, first_sweep_s=0.0)  # fmt: skip
+class Clock:
+    """A hand-moved monotonic clock: the policy's timing without sleeping (no flakes)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    c = Clock()
+    monkeypatch.setattr(quiet_gc.time, "monotonic", c)
+    return c
+
+
+def test_full_collections_wait_for_idle_and_survivors_are_frozen(restore_gc, clock) -> None:
+    q = QuietCollector(idle_s=0.3, min_gap_s=2, max_gap_s=10, sweep_idle_s=1,
+                       sweep_every_s=120, first_sweep_s=2)  # fmt: skip
     before = gc.get_threshold()
     q.start()
     assert gc.get_threshold()[2] == NEVER, "automatic full collections are off"
+    clock.now += 2.5
     q.input_seen()
     assert q.tick() is None, "the user just pressed a key: no pause now"
-    time.sleep(0.06)
+    clock.now += 0.5
     assert q.tick() == "collect", "idle for a moment: collect"
-    time.sleep(0.1)
-    assert q.tick() == "sweep"
+    assert gc.get_freeze_count() == 0
+    clock.now += 1.0
+    assert q.tick() == "sweep", "idle a second, first sweep due"
     assert gc.get_freeze_count() > 0, "survivors of the sweep are frozen"
     q.stop()
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0, "the host process gets its heap back unfrozen"
 
 
-def test_a_user_who_never_stops_still_gets_a_collection(restore_gc) -> None:
-    q = QuietCollector(idle_s=10, min_gap_s=0, max_gap_s=0.05, first_sweep_s=100)
+def test_a_user_who_never_stops_still_gets_collections_and_sweeps(restore_gc, clock) -> None:
+    q = QuietCollector(idle_s=0.3, min_gap_s=2, max_gap_s=10, sweep_idle_s=1,
+                       sweep_every_s=120, first_sweep_s=2, max_sweep_gap_s=600)  # fmt: skip
     q.start()
-    q.input_seen()
-    assert q.tick() is None
-    time.sleep(0.06)
-    q.input_seen()
-    assert q.tick() == "collect"
+    clock.now += 3
+    assert q.tick() == "sweep"  # idle at start-up: the first sweep
+    seen = {"collect": 0, "sweep": 0}
+    for _ in range(6500):  # a key every 0.1 s for 650 s
+        clock.now += 0.1
+        q.input_seen()
+        done = q.tick()
+        if done:
+            seen[done] += 1
+    assert seen["collect"] >= 60, "a full collection at least every 10 s"
+    assert seen["sweep"] == 1, "frozen garbage waits at most 10 minutes"
     q.stop()
 
 
-def test_cyclic_garbage_is_still_collected(restore_gc) -> None:
-    q = QuietCollector(idle_s=0, min_gap_s=0, first_sweep_s=100)
+def test_cyclic_garbage_in_the_old_generation_is_collected(restore_gc, clock) -> None:
+    q = QuietCollector(idle_s=0.3, min_gap_s=2, first_sweep_s=10_000)
     q.start()
 
     class Node:
@@ -58,14 +85,17 @@ def test_cyclic_garbage_is_still_collected(restore_gc) -> None:
 
     a, b = Node(), Node()
     a.other, b.other = b, a  # a cycle: only the collector frees it
-    import weakref
-
     gone = weakref.ref(a)
+    gc.collect(0)
+    gc.collect(1)  # survived two young collections: now in the oldest generation
     del a, b
-    for _ in range(5):  # young collections may not reach it; the quiet one must
+    for _ in range(5):
         gc.collect(0)
+        gc.collect(1)
+    assert gone() is not None, "young collections do not reach the oldest generation"
+    clock.now += 3
     assert q.tick() == "collect"
-    assert gone() is None
+    assert gone() is None, "the quiet full collection freed it"
     q.stop()
 
 

@@ -63,7 +63,14 @@ async def test_cursor_stays_on_its_row_when_rows_above_go() -> None:
         table.sync({k: v for k, v in rows.items() if k not in ("r0", "r1", "r3")})
         await pilot.pause()
         assert table.cursor_key == "r4"
-        assert highlighted[-1:] == ["r4"], "the row now under the cursor was not announced"
+        assert highlighted == ["r4"], "the row now under the cursor, announced once"
+        highlighted.clear()
+        table.sync({k: rows[k] for k in ("r5", "r4", "r2")})  # reordered: a rebuild
+        await pilot.pause()
+        assert table.cursor_key == "r4" and highlighted == [], "rebuild kept the cursor quietly"
+        table.sync({k: (k, "queued") for k in ("a", "b", "c", "d")})  # every row replaced
+        await pilot.pause()
+        assert table.cursor_key == "b" and highlighted == ["b"], "same place, announced once"
 
 
 async def test_fast_cell_path_draws_what_datatable_draws() -> None:

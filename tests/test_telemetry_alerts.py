@@ -108,6 +108,7 @@ def test_consecutive_failures_are_per_task(store):
     store.flush()
     [ev] = AlertMonitor(store, [t]).evaluate()
     assert ev.type is EventType.ALERT_CLEARED
+    assert (ev.session_id, ev.task_id, ev.data["value"]) == ("s1", "flaky", 0.0)
 
 
 def test_project_config_overrides(tmp_path):

@@ -95,8 +95,10 @@ class LiveScreen(Screen[None]):
         elif self.is_mounted:
             try:
                 self.show(data)
-            except NoMatches:  # its widgets were removed under it (the app is closing)
-                pass
+            except NoMatches:
+                if not (self._pruning or self._closing or self.app._closing):
+                    raise  # a real bug (a selector that matches nothing), not a teardown
+                # else the screen is being torn down and its widgets went first
         if self._again:
             again, self._again = frozenset(self._again), set()
             self.request_refresh(again)

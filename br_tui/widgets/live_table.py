@@ -19,7 +19,8 @@ the cost); headers and anything else still go through DataTable's own renderer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,8 +101,7 @@ class LiveTable(NoLayoutOnGrow, DataTable[Cell]):
         keys = list(rows)
         if keys == self._order and all(self._drawn[k] == rows[k] for k in keys):
             return False
-        with self.app.batch_update():
-            at = self.cursor_key
+        with self.app.batch_update(), self._keeping_cursor():
             kept = [k for k in self._order if k in rows]
             new = [k for k in keys if k not in self._drawn]
             if keys != kept + new:  # existing rows moved, or new ones go in between
@@ -123,19 +123,26 @@ class LiveTable(NoLayoutOnGrow, DataTable[Cell]):
                             self.updates += 1
                 self._drawn[k] = values
             self._order = keys
-            self._keep_cursor(at)
             self._repaint_dirty()
         return True
 
-    def _keep_cursor(self, at: str | None) -> None:
-        """DataTable keeps the cursor's index when rows above it go, so it silently lands on
-        another row and nobody following the cursor hears of it. Keep it on its row; if that
-        row went, announce the one now under it."""
-        if at is None or not self.row_count or self.cursor_key == at:
-            return
-        if at in self._drawn:
-            self.move_cursor(row=self.get_row_index(at), animate=False)
-        else:
+    @contextmanager
+    def _keeping_cursor(self) -> Iterator[None]:
+        """Rows changing must not carry the cursor off its row. DataTable keeps the cursor's
+        index when rows above it go (so it silently lands on another row), and a rebuild
+        starts it again at the top. Inside, highlight messages are held back; afterwards the
+        cursor is put back on its row, or where its row was if that row went, and the row
+        under it is announced once, only if it is not the row it was on."""
+        at, at_row = self.cursor_key, self.cursor_coordinate.row
+        with self.prevent(DataTable.RowHighlighted):
+            yield
+            if self.row_count:
+                row = (
+                    self.get_row_index(at) if at in self._drawn else min(at_row, self.row_count - 1)
+                )
+                if row != self.cursor_coordinate.row:
+                    self.move_cursor(row=row, animate=False)
+        if self.row_count and self.cursor_key != at:
             self._highlight_cursor()
 
     def _render_cell(
@@ -242,17 +249,15 @@ class LiveTable(NoLayoutOnGrow, DataTable[Cell]):
             self.row_repaints += 1
 
     def _rebuild(self, rows: Mapping[str, tuple[Any, ...]]) -> None:
-        at = self.cursor_key
         self.clear()
         for k, values in rows.items():
             self.add_row(*self._cells(values), key=k)
         self._drawn = dict(rows)
         self._order = list(rows)
         self.updates += sum(len(v) for v in rows.values())
-        if at in self._drawn:
-            self.move_cursor(row=self.get_row_index(at), animate=False)
 
     def restyle(self) -> None:
         """Redraw every cell (the theme changed, so colours did)."""
         if self._drawn:
-            self._rebuild(dict(self._drawn))
+            with self._keeping_cursor():
+                self._rebuild(dict(self._drawn))

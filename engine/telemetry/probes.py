@@ -111,8 +111,9 @@ def workers_lost(db: Queryable, since: str) -> list[Sample]:
 
 def consecutive_failures(db: Queryable, since: str) -> list[Sample]:
     """Failed attempts of each task (by plan task id, across sessions) since it last
-    succeeded. Only tasks with failures are reported: an open alert whose task is back to zero
-    is cleared as a vanished scope, and a plan of thousands of healthy tasks costs nothing."""
+    succeeded. Reported: tasks with failures, and tasks at zero that still have an open alert
+    (so it clears with its task and session named); a plan of thousands of healthy tasks
+    yields nothing to weigh."""
     found = rows(
         db,
         "WITH last_ok AS (SELECT task_id, max(id) AS ok_id FROM events"
@@ -122,7 +123,9 @@ def consecutive_failures(db: Queryable, since: str) -> list[Sample]:
         " AND e.id > coalesce(l.ok_id, 0)) AS n"
         " FROM events e LEFT JOIN last_ok l ON l.task_id = e.task_id"
         " WHERE e.type IN ('task.succeeded', 'task.failed', 'task.timed_out', 'task.retried')"
-        " AND e.ts >= ? AND e.task_id IS NOT NULL GROUP BY e.task_id HAVING n > 0",
+        " AND e.ts >= ? AND e.task_id IS NOT NULL GROUP BY e.task_id"
+        " HAVING n > 0 OR EXISTS (SELECT 1 FROM alerts a WHERE a.cleared_at IS NULL"
+        " AND a.scope = 'task:' || e.task_id)",
         [since, since],
     )
     return [
