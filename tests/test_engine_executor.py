@@ -101,3 +101,21 @@ def test_second_cancel_without_grace_kills_at_once(tmp_path: Path) -> None:
     outcome, took = asyncio.run(main())
     assert outcome.status == "cancelled"
     assert took < 2, f"second cancel took {took:.1f}s to kill the group"
+
+
+def test_exit_is_seen_when_output_closes_early_or_stays_open(tmp_path: Path) -> None:
+    """A task that closes its output and carries on is still waited for (its exit code is
+    its own), and one whose output stays open past its exit is seen to exit."""
+
+    async def main() -> tuple[Outcome, Outcome]:
+        ex = SubprocessExecutor()
+        closes = await ex.run(ctx("exec >&- 2>&-; sleep 0.3; exit 3", tmp_path), ControlSlot())
+        t0 = time.monotonic()
+        held = await ex.run(ctx("sleep 5 & echo started; exit 4", tmp_path), ControlSlot())
+        assert time.monotonic() - t0 < 3, "the exit was not seen while the pipe stayed open"
+        return closes, held
+
+    closes, held = asyncio.run(main())
+    assert (closes.status, closes.exit_code) == ("failed", 3)
+    assert closes.wall_s >= 0.3
+    assert (held.status, held.exit_code) == ("failed", 4)

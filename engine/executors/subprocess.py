@@ -30,6 +30,9 @@ MAX_LINE = 64 * 1024
 DRAIN_S = 0.2
 LEFTOVER_S = 1.0
 PAUSED_TICK_S = 0.25  # while paused the timeout clock stands still: look again this often
+#: A task still running after this long gets its exit watched through a pidfd (see
+#: `_Attempt._watch_exit`); shorter ones are reaped when their pipes close.
+WATCH_EXIT_AFTER_S = 0.05
 
 
 class ProcessControl:
@@ -171,11 +174,11 @@ class _Attempt:
         self.kill_at: float | None = None
         self.leftovers_killed = False
         self.pidfd: int | None = None
+        self.exit_watch: asyncio.TimerHandle | None = None
         self.watcher = _Watcher.of(loop)
 
     def start(self, out_r: int, err_r: int) -> None:
-        self.pidfd = os.pidfd_open(self.pid)
-        self.watcher.add(self.pidfd, self._on_exit)
+        self.exit_watch = self.loop.call_later(WATCH_EXIT_AFTER_S, self._watch_exit)
         self.watch(out_r, "stdout")
         self.watch(err_r, "stderr")
         if self.ctx.timeout is not None:
@@ -255,9 +258,35 @@ class _Attempt:
         chunk = os.read(fd, 65536)  # readable: returns at once (we are its only reader)
         if chunk:
             self.pipes[fd].feed(chunk)
+            return
+        self._close_pipe(fd)
+        if not self.pipes and self.exited is None:
+            self._await_exit()
         else:
-            self._close_pipe(fd)
             self._finish()
+
+    def _await_exit(self) -> None:
+        """Both pipes closed: almost always because the process exited, so reap it now."""
+        if self.exit_watch is not None:
+            self.exit_watch.cancel()
+            self.exit_watch = None
+        self._watch_exit()
+
+    def _watch_exit(self) -> None:
+        """Learn of the process' exit. Short tasks end by closing their pipes and are reaped at
+        once, never needing a pidfd (four system calls fewer each); one still running after
+        a moment, or that closed its output and carried on, gets a pidfd watched, so its exit
+        is seen even while a leftover of its group holds the pipes open."""
+        self.exit_watch = None
+        if self.exited is not None or self.pidfd is not None:
+            return
+        pid, status, rusage = os.wait4(self.pid, os.WNOHANG)
+        if pid:
+            self._exited(status, rusage)
+            self._finish()
+            return
+        self.pidfd = os.pidfd_open(self.pid)
+        self.watcher.add(self.pidfd, self._on_exit)
 
     def _close_pipe(self, fd: int) -> None:
         lines = self.pipes.pop(fd, None)
@@ -270,11 +299,14 @@ class _Attempt:
     def _on_exit(self) -> None:
         _, status, rusage = os.wait4(self.pid, 0)
         self._close_pidfd()
+        self._exited(status, rusage)
+        self._finish()
+
+    def _exited(self, status: int, rusage: os.struct_rusage) -> None:
         self.exited = (status, rusage)
         self.kill_at = None
         if self.pipes:
             self._at(DRAIN_S, self._drained_too_long)
-        self._finish()
 
     def _close_pidfd(self) -> None:
         if self.pidfd is not None:
@@ -285,6 +317,9 @@ class _Attempt:
     def _finish(self) -> None:
         if self.exited is None or self.pipes or self.done.done():
             return
+        if self.exit_watch is not None:
+            self.exit_watch.cancel()
+            self.exit_watch = None
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -311,6 +346,9 @@ class _Attempt:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        if self.exit_watch is not None:
+            self.exit_watch.cancel()
+            self.exit_watch = None
         for fd in list(self.pipes):
             self.watcher.remove(fd)
             os.close(fd)
