@@ -493,7 +493,11 @@ class SessionRunner:
             on_spawn=on_spawn,
             prompt=spec.prompt,
             model=spec.model,
-            extra={"complexity": spec.complexity, "files": list(spec.files), "task_env": spec.env},
+            extra=(
+                {"complexity": spec.complexity, "files": list(spec.files), "task_env": spec.env}
+                if spec.prompt is not None  # hints for agent backends; a shell has no use
+                else {}
+            ),
         )
         try:
             outcome = await self._executor_for(spec).run(ctx, slot)
@@ -603,7 +607,7 @@ class SessionRunner:
             final, etype = TaskState.FAILED, EventType.TASK_FAILED
             worker.failed += 1
         event = Event(etype, self.session_id, tid, worker.id, data=data)
-        self._record_end(tid, final, outcome, outcome.reason, ops, [event, *extra])
+        self._record_end(tid, final, outcome, outcome.reason, ops, [event, *extra], stamp)
 
     def _retry_due(self, tid: str) -> None:
         if self.cancelling or tid not in self.sched.waiting:
@@ -624,8 +628,9 @@ class SessionRunner:
         reason: str | None,
         ops: list[tuple[str, tuple[Any, ...]]],
         events: list[Event] | None = None,
+        stamp: str | None = None,
     ) -> None:
-        stamp = now_iso()
+        stamp = stamp or now_iso()
         ops = [*ops, self._task_end_op(tid, final, stamp, outcome, reason)]
         events = list(events or [])
         if not events:
