@@ -314,15 +314,16 @@ class _Attempt:
             os.close(self.pidfd)
             self.pidfd = None
 
+    def _stop_timers(self) -> None:
+        for handle in (self.timer, self.exit_watch):
+            if handle is not None:
+                handle.cancel()
+        self.timer = self.exit_watch = None
+
     def _finish(self) -> None:
         if self.exited is None or self.pipes or self.done.done():
             return
-        if self.exit_watch is not None:
-            self.exit_watch.cancel()
-            self.exit_watch = None
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self._stop_timers()
         status, rusage = self.exited
         code = os.waitstatus_to_exitcode(status)
         wall = time.monotonic() - self.started
@@ -343,12 +344,7 @@ class _Attempt:
         """Nobody awaits this attempt any more (its worker was torn down, or setting it up
         failed): stop listening, SIGKILL the whole group and reap the child on a thread, so
         neither a zombie nor a leftover holding the pipes survives it."""
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if self.exit_watch is not None:
-            self.exit_watch.cancel()
-            self.exit_watch = None
+        self._stop_timers()
         for fd in list(self.pipes):
             self.watcher.remove(fd)
             os.close(fd)
