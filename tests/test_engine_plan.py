@@ -103,3 +103,15 @@ def test_broken_plan_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     assert out.stderr.strip().count("\n") == 0  # one line
     assert f"{bad}:4: task a: needs unknown task 'nope'" in out.stderr
     assert len(query(db, "SELECT * FROM sessions")) == 1  # nothing new written, nothing lost
+
+
+def test_each_task_records_the_line_of_its_header() -> None:
+    text = (
+        'name = "x"\r\n[[task]]\r\nid = "a"\r\nrun = "true"\r\n\r\n'
+        '  [[ task ]]  # the second\r\nid = "b"\r\nprompt = """\r\n[[task]] in a prompt\r\n"""\r\n'
+        '[[task]]\nid = "c"\nrun = "true"\n'
+    )
+    plan = parse_plan(text, "plan.toml")
+    # a header inside a multi-line string is not a task (the parser says 3 tasks)
+    assert [t.id for t in plan.tasks] == ["a", "b", "c"]
+    assert [t.line for t in plan.tasks][:2] == [2, 6]

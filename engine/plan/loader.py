@@ -12,6 +12,8 @@ import hashlib
 import os
 import re
 import tomllib
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +28,38 @@ DEFAULT_KEYS = TASK_KEYS - {"id", "run", "prompt", "needs"}
 LEVELS = {"simple", "moderate", "complex", "critical"}
 _ID = re.compile(r"^[A-Za-z0-9_.:/@+-]{1,128}$")
 _HEADER = re.compile(r"^\s*\[\[\s*task\s*\]\]\s*(#.*)?$")
+_HEADER_ANYWHERE = re.compile(
+    r"^[ \t]*\[\[[ \t]*task[ \t]*\]\][ \t]*(?:#[^\r\n]*)?\r?$", re.MULTILINE
+)
 _TABLE = re.compile(r"^\s*\[")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=")
 
 
 class _Locator:
-    """Maps (task index, key) to a source line."""
+    """Maps (task index, key) to a source line. Built on first use: only errors need lines,
+    and indexing a plan of thousands of tasks costs more than parsing its values."""
 
     def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
+        self.text = text
+        self._built = False
+        self._headers: list[int] | None = None
+
+    def header(self, index: int) -> int | None:
+        """The line of the index-th `[[task]]` header: what every task records, so found with
+        one regex scan instead of the full per-line index."""
+        if self._headers is None:
+            self._headers, line, pos = [], 1, 0
+            for m in _HEADER_ANYWHERE.finditer(self.text):
+                line += self.text.count("\n", pos, m.start())
+                pos = m.start()
+                self._headers.append(line)
+        return self._headers[index] if index < len(self._headers) else None
+
+    def _build(self) -> None:
+        if self._built:
+            return
+        self._built = True
+        self.lines = self.text.splitlines()
         self.task_lines: list[int] = []
         self.task_keys: list[dict[str, int]] = []
         self.section_keys: dict[str, dict[str, int]] = {}
@@ -58,6 +83,7 @@ class _Locator:
                     self.section_keys.setdefault(section, {}).setdefault(key, n)
 
     def task(self, index: int, key: str | None = None) -> int | None:
+        self._build()
         if index >= len(self.task_lines):
             return None
         if key and key in self.task_keys[index]:
@@ -65,6 +91,7 @@ class _Locator:
         return self.task_lines[index]
 
     def section(self, name: str, key: str | None = None) -> int | None:
+        self._build()
         keys = self.section_keys.get(name, {})
         if key and key in keys:
             return keys[key]
@@ -79,36 +106,40 @@ def _suggest(word: str, options: set[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def _check_type(path: Path, line: int | None, where: str, key: str, value: Any) -> None:
-    expected: dict[str, tuple[type, ...]] = {
-        "id": (str,), "run": (str,), "prompt": (str,), "cwd": (str,), "model": (str,),
-        "complexity": (str,), "needs": (list,), "files": (list,), "env": (dict,),
-        "timeout": (int, float), "retry_delay": (int, float), "retries": (int,),
-        "priority": (int,),
-    }  # fmt: skip
-    kinds = expected.get(key)
+_EXPECTED: dict[str, tuple[type, ...]] = {
+    "id": (str,), "run": (str,), "prompt": (str,), "cwd": (str,), "model": (str,),
+    "complexity": (str,), "needs": (list,), "files": (list,), "env": (dict,),
+    "timeout": (int, float), "retry_delay": (int, float), "retries": (int,),
+    "priority": (int,),
+}  # fmt: skip
+
+
+def _check_type(path: Path, line: Callable[[], int | None], where: str, key: str,
+                value: Any) -> None:  # fmt: skip
+    """`line` is called only to report an error (finding lines costs more than checking)."""
+    kinds = _EXPECTED.get(key)
     if kinds and (not isinstance(value, kinds) or isinstance(value, bool)):
         names = " or ".join("number" if k in (int, float) else k.__name__ for k in kinds)
         names = {"str": "a string", "list": "a list", "dict": "a table", "int": "an integer"}.get(
             names, f"a {names}"
         )
-        raise PlanError(path, line, f"{where}: '{key}' must be {names}, not {value!r}")
+        raise PlanError(path, line(), f"{where}: '{key}' must be {names}, not {value!r}")
     if key in ("needs", "files") and not all(isinstance(v, str) for v in value):
-        raise PlanError(path, line, f"{where}: '{key}' must be a list of strings")
+        raise PlanError(path, line(), f"{where}: '{key}' must be a list of strings")
     if key == "env" and not all(isinstance(v, str | int | float | bool) for v in value.values()):
-        raise PlanError(path, line, f"{where}: 'env' values must be strings")
+        raise PlanError(path, line(), f"{where}: 'env' values must be strings")
     if key in ("timeout", "retry_delay") and value <= 0:
-        raise PlanError(path, line, f"{where}: '{key}' must be positive")
+        raise PlanError(path, line(), f"{where}: '{key}' must be positive")
     if key == "retries" and value < 0:
-        raise PlanError(path, line, f"{where}: 'retries' must be 0 or more")
+        raise PlanError(path, line(), f"{where}: 'retries' must be 0 or more")
     if key == "complexity" and value not in LEVELS:
         levels = ", ".join(sorted(LEVELS))
-        raise PlanError(path, line, f"{where}: 'complexity' must be one of {levels}")
+        raise PlanError(path, line(), f"{where}: 'complexity' must be one of {levels}")
     if key == "files":
         for pattern in value:
             if pattern.startswith("/") or ".." in Path(pattern).parts:
                 raise PlanError(
-                    path, line, f"{where}: file glob {pattern!r} must be relative and stay inside"
+                    path, line(), f"{where}: file glob {pattern!r} must be relative and stay inside"
                 )
 
 
@@ -170,7 +201,6 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
     seen: dict[str, int] = {}
     resolved: dict[str, str] = {}  # cwd -> absolute; thousands of tasks share a handful
     for i, t in enumerate(raw_tasks):
-        header = loc.task(i)
         where = f"task {t.get('id', f'#{i + 1}')!s}"
         for key, value in t.items():
             if key not in TASK_KEYS:
@@ -179,24 +209,25 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
                     loc.task(i, key),
                     f"{where}: unknown key '{key}'{_suggest(key, TASK_KEYS)}",
                 )
-            _check_type(path, loc.task(i, key), where, key, value)
+            _check_type(path, partial(loc.task, i, key), where, key, value)
         task_id = t.get("id")
         if task_id is None:
-            raise PlanError(path, header, "task has no 'id'")
+            raise PlanError(path, loc.task(i), "task has no 'id'")
         if not _ID.match(task_id):
             raise PlanError(
                 path, loc.task(i, "id"), f"task id {task_id!r}: use letters, digits and _.:/@+-"
             )
         if task_id in seen:
+            first = loc.task(seen[task_id], "id") or loc.task(seen[task_id]) or 0
             raise PlanError(
                 path,
                 loc.task(i, "id"),
-                f"duplicate task id '{task_id}' (first defined at line {seen[task_id]})",
+                f"duplicate task id '{task_id}' (first defined at line {first})",
             )
-        seen[task_id] = loc.task(i, "id") or header or 0
+        seen[task_id] = i
         has_run, has_prompt = "run" in t, "prompt" in t
         if has_run == has_prompt:
-            raise PlanError(path, header, f"{where}: give exactly one of 'run' or 'prompt'")
+            raise PlanError(path, loc.task(i), f"{where}: give exactly one of 'run' or 'prompt'")
         body = t["run"] if has_run else t["prompt"]
         if not body.strip():
             key = "run" if has_run else "prompt"
@@ -219,7 +250,7 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
                 priority=int(merged.get("priority", 0)),
                 model=merged.get("model"),
                 complexity=merged.get("complexity"),
-                line=header,
+                line=loc.header(i),
             )
         )
 
