@@ -1,11 +1,12 @@
 """Run a command in its own process group, streaming its output line by line.
 
-An attempt lives on the event loop: the child's two pipes and a pidfd are watched through one
-epoll that the loop reads, and the timeout, the kill grace period and the output drain are loop
-timers. No thread, no transport, no per-pipe future: plans of thousands of short tasks spend
-most of their time starting processes, and this costs half the parent CPU of a thread per
-attempt (and far less than asyncio's subprocess transports) on a small machine, CPU the tasks
-themselves get. Children get stdin from /dev/null: they must never inherit the app's terminal.
+An attempt lives on the event loop: the child's two pipes (and, for a task that outlives a
+moment, a pidfd) are watched through one epoll that the loop reads, and the timeout, the kill
+grace period and the output drain are loop timers. No thread, no transport, no per-pipe future:
+plans of thousands of short tasks spend most of their time starting processes, and this costs
+half the parent CPU of a thread per attempt (and far less than asyncio's subprocess
+transports) on a small machine, CPU the tasks themselves get. Children get stdin from
+/dev/null: they must never inherit the app's terminal.
 """
 
 from __future__ import annotations
