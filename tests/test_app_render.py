@@ -73,6 +73,26 @@ async def test_cursor_stays_on_its_row_when_rows_above_go() -> None:
         assert table.cursor_key == "b" and highlighted == ["b"], "same place, announced once"
 
 
+class WideApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield LiveTable([Col("id", "ID", 4), Col("message", "MSG", None)], id="t")
+
+
+async def test_cells_drawn_before_a_column_widens_are_redrawn() -> None:
+    """A cell drawn before DataTable works out (when idle) that its auto-width column must
+    widen is drawn again at the new width, not kept cut to the old one from the cache."""
+    app = WideApp()
+    async with app.run_test(size=(60, 8)) as pilot:
+        table = app.query_one(LiveTable)
+        await pilot.pause()
+        table.sync({"a": ("a", "SQL built from a non-constant string")})
+        table.render_line(1)  # drawn (and cached) before the idle pass widens the column
+        await pilot.pause()
+        await pilot.pause()
+        line = "".join(s.text for s in table.render_line(1))
+        assert "SQL built from a non-constant string" in line, line
+
+
 async def test_fast_cell_path_draws_what_datatable_draws() -> None:
     app = TableApp()
     async with app.run_test(size=(40, 10)) as pilot:

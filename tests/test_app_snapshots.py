@@ -14,9 +14,9 @@ SIZES = [(120, 40), (80, 24)]
 async def settle(pilot: Any) -> None:
     """Wait until the shown screen has read its data and stopped changing.
 
-    Reads land as messages in several steps (a table, then the selected row's details), so
-    "the first load arrived" can race a machine under load; three identical renders in a row,
-    with nothing in flight, can't.
+    Reads land as messages in several steps (a table, then the selected row's details, read by a
+    thread worker), so "the first load arrived" can race a machine under load; three identical
+    renders in a row, with no read or worker in flight, can't.
     """
     for inp in pilot.app.screen.query(Input):
         inp.cursor_blink = False
@@ -24,7 +24,11 @@ async def settle(pilot: Any) -> None:
     for _ in range(200):
         await pilot.pause(0.05)
         screen = pilot.app.screen
-        busy = getattr(screen, "_inflight", False) or getattr(screen, "_loading_output", False)
+        busy = (
+            getattr(screen, "_inflight", False)
+            or getattr(screen, "_loading_output", False)
+            or any(not w.is_finished for w in pilot.app.workers)  # e.g. a preview being read
+        )
         ready = getattr(screen, "loads", 1) >= 1 and not busy and pilot.app.totals.project
         shot = pilot.app.export_screenshot()
         stable = stable + 1 if ready and shot == previous else 0

@@ -27,6 +27,7 @@ from typing import Any
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
@@ -213,6 +214,17 @@ class LiveTable(NoLayoutOnGrow, DataTable[Cell]):
         lines = [segments]
         self._cell_render_cache[cache_key] = lines
         return lines
+
+    async def _on_idle(self, event: events.Idle) -> None:
+        """New or changed cells can widen auto-width columns (DataTable works widths out when
+        idle). Stock DataTable re-renders every cell after that because the layout it
+        triggers resizes the table; with `NoLayoutOnGrow` nothing does, and cells cached at
+        the old width stayed cut short ("SQL bui"). So a width change invalidates them here."""
+        widths = [c.content_width for c in self.columns.values()]
+        await super()._on_idle(event)
+        if widths != [c.content_width for c in self.columns.values()]:
+            self._update_count += 1  # part of every cell and row cache key
+            self.refresh()
 
     def _set_cell(self, row: str, col: Col, value: Cell) -> None:
         if col.width is None:  # the column may need to grow: DataTable's whole-table path
