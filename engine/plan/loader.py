@@ -27,10 +27,11 @@ TASK_KEYS = {
 DEFAULT_KEYS = TASK_KEYS - {"id", "run", "prompt", "needs"}
 LEVELS = {"simple", "moderate", "complex", "critical"}
 _ID = re.compile(r"^[A-Za-z0-9_.:/@+-]{1,128}$")
-_HEADER = re.compile(r"^\s*\[\[\s*task\s*\]\]\s*(#.*)?$")
-_HEADER_ANYWHERE = re.compile(
-    r"^[ \t]*\[\[[ \t]*task[ \t]*\]\][ \t]*(?:#[^\r\n]*)?\r?$", re.MULTILINE
-)
+#: A `[[task]]` header line (TOML whitespace is spaces and tabs): matched per line when the
+#: full index is built, and across the whole text when only the headers are wanted.
+_HEADER_LINE = r"[ \t]*\[\[[ \t]*task[ \t]*\]\][ \t]*(?:#[^\r\n]*)?"
+_HEADER = re.compile(f"^{_HEADER_LINE}$")
+_HEADER_ANYWHERE = re.compile(rf"^{_HEADER_LINE}\r?$", re.MULTILINE)
 _TABLE = re.compile(r"^\s*\[")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=")
 
