@@ -133,10 +133,15 @@ def spawn(
     finally:
         libc.fa_destroy(fa)
     if err:
-        if cwd and not os.path.isdir(cwd):
-            raise FileNotFoundError(err, f"working directory {cwd} does not exist")
-        raise OSError(err, os.strerror(err), argv[0])
+        raise _cwd_missing(cwd, err) or OSError(err, os.strerror(err), argv[0])
     return pid.value
+
+
+def _cwd_missing(cwd: str | None, err: int) -> FileNotFoundError | None:
+    """A missing working directory fails the spawn like a missing program: name the cause."""
+    if cwd and not os.path.isdir(cwd):
+        return FileNotFoundError(err, f"working directory {cwd} does not exist")
+    return None
 
 
 def _find_program(name: str, env: Mapping[str, str]) -> bytes:
@@ -165,8 +170,9 @@ def _spawn_popen(
             close_fds=True,
         )
     except FileNotFoundError as exc:
-        if cwd and not os.path.isdir(cwd):
-            raise FileNotFoundError(exc.errno, f"working directory {cwd} does not exist") from exc
+        missing = _cwd_missing(cwd, exc.errno)
+        if missing is not None:
+            raise missing from exc
         raise
     proc.returncode = 0  # the caller reaps it with wait4: Popen must not poll it later
     return proc.pid
