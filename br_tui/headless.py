@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import json
 import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -275,6 +278,7 @@ def drive(store: Store, runner: SessionRunner, args: argparse.Namespace, done: i
     try:
         status = asyncio.run(go())
     finally:
+        gc.unfreeze()  # what set-up froze (`_setting_up`) is collectable again
         unsubscribe()
         progress.clear()
         monitor.stop()
@@ -314,24 +318,43 @@ def run_summary(store: Store, row: dict[str, Any], wall: float | None = None) ->
 
 
 def cmd_run(store: Store, args: argparse.Namespace) -> int:
-    plan = load_plan(args.plan)
-    workers = args.workers or plan.workers
-    session_id = create_session(store, plan, name=args.name, workers=workers)
-    store.flush()
-    row = resolve_session(store, session_id)
-    if not args.json and not args.quiet and sys.stderr.isatty():
-        print(f"br-tui: session {session_id} — {len(plan.tasks)} tasks", file=sys.stderr)
-    runner = SessionRunner(
-        store,
-        row,
-        plan.tasks,
-        RunnerOptions(
-            workers=workers,
-            max_workers=max(args.max_workers, workers or 1),
-            heartbeat_timeout=args.heartbeat_timeout,
-        ),
-    )
+    with _setting_up():
+        plan = load_plan(args.plan)
+        workers = args.workers or plan.workers
+        session_id = create_session(store, plan, name=args.name, workers=workers)
+        store.flush()
+        row = resolve_session(store, session_id)
+        if not args.json and not args.quiet and sys.stderr.isatty():
+            print(f"br-tui: session {session_id} — {len(plan.tasks)} tasks", file=sys.stderr)
+        runner = SessionRunner(
+            store,
+            row,
+            plan.tasks,
+            RunnerOptions(
+                workers=workers,
+                max_workers=max(args.max_workers, workers or 1),
+                heartbeat_timeout=args.heartbeat_timeout,
+            ),
+        )
     return drive(store, runner, args)
+
+
+@contextlib.contextmanager
+def _setting_up() -> Iterator[None]:
+    """No garbage collection while a run is set up, then freeze what the set-up built.
+
+    The plan, its task specs and the runner's tables live until the run ends: collections while
+    they are built find nothing to free, and each full collection during the run would walk
+    them again. 2,000 tasks: ~30 ms less CPU (bench/scheduler.py). `drive` unfreezes at the end.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def cmd_resume(store: Store, args: argparse.Namespace) -> int:
@@ -355,13 +378,14 @@ def cmd_resume(store: Store, args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         row = resolve_session(store, row["id"])
-    runner = SessionRunner.resume_from_store(
-        store,
-        row,
-        RunnerOptions(
-            workers=args.workers or row["workers"], heartbeat_timeout=args.heartbeat_timeout
-        ),
-    )
+    with _setting_up():
+        runner = SessionRunner.resume_from_store(
+            store,
+            row,
+            RunnerOptions(
+                workers=args.workers or row["workers"], heartbeat_timeout=args.heartbeat_timeout
+            ),
+        )
     already = sum(1 for s in runner.state.values() if s.finished)
     return drive(store, runner, args, done=already)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from pathlib import Path
 
+import pytest
 from engine_helpers import br, br_json, pid_alive, query, raw_bytes, write_plan
 
 
@@ -220,3 +222,31 @@ def test_tasks_inherit_no_descriptors_but_stdio(tmp_path: Path) -> None:
     fds = {int(x) for x in listing.read_text().split()}
     assert fds <= {0, 1, 2, 3}  # stdio, plus the descriptor listdir itself opened
     assert stray not in fds
+
+
+def test_run_sets_up_without_collections_and_leaves_gc_as_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Set-up (plan, session rows) runs with the collector off and freezes what it built; the
+    run collects as usual, and an in-process caller gets the collector back with nothing
+    frozen."""
+    from br_tui import cli, headless
+
+    during: dict[str, object] = {}
+    real_load, real_drive = headless.load_plan, headless.drive
+
+    def load_spy(path: str) -> object:
+        during["setup_enabled"] = gc.isenabled()
+        return real_load(path)
+
+    def drive_spy(*args: object, **kwargs: object) -> int:
+        during["run_enabled"], during["run_frozen"] = gc.isenabled(), gc.get_freeze_count()
+        return real_drive(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(headless, "load_plan", load_spy)
+    monkeypatch.setattr(headless, "drive", drive_spy)
+    plan = write_plan(tmp_path / "p.toml", '[[task]]\nid = "a"\nrun = "true"\n')
+    assert cli.main(["run", str(plan), "--db", str(tmp_path / "br.db"), "--quiet"]) == 0
+    assert during["setup_enabled"] is False
+    assert during["run_enabled"] is True and during["run_frozen"] > 0  # type: ignore[operator]
+    assert gc.isenabled() and gc.get_freeze_count() == 0

@@ -23,12 +23,13 @@ def mask(value: str) -> str:
 _MIN_SECRET = 8  # no rule reports a shorter value
 _prefilter: re.Pattern[str] | None = None
 # Two-letter keywords occur in every other word (`task`, `-utf8`): the prefilter asks for the
-# shape their rule needs instead (lower-cased text).
-_SHORT_KEYWORDS = {"sk": r"sk[0-9a-f]{32}", "-u": r"\s-u\s"}
+# shape their rule needs instead (lower-cased text). Each shape starts with a literal character,
+# as every other branch of the prefilter does (see `_build_prefilter`).
+_SHORT_KEYWORDS = {"sk": r"sk[0-9a-f]{32}", "-u": r"-(?<=\s-)u\s"}
 
 
-def _trie(words: set[str]) -> str:
-    """One regex for many literals, shaped as a trie so each position tries one branch."""
+def _trie_branches(words: set[str]) -> list[str]:
+    """The branches of a trie regex for many literals, one per first character."""
     tree: dict[str, dict] = {}
     for word in words:
         node = tree
@@ -44,11 +45,22 @@ def _trie(words: set[str]) -> str:
         body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
         return f"(?:{body})?" if ends else body
 
-    return emit(tree)
+    return [re.escape(ch) + emit(sub) for ch, sub in sorted(tree.items()) if ch]
+
+
+def _trie(words: set[str]) -> str:
+    """One regex for many literals, shaped as a trie so each position tries one branch."""
+    branches = _trie_branches(words)
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
 
 def _build_prefilter() -> re.Pattern[str]:
-    """Every keyword of the scanner's rules and keyword detector, as one lower-case regex."""
+    """Every keyword of the scanner's rules and keyword detector, as one lower-case regex.
+
+    Its branches sit at the top level of the pattern, each starting with a literal: that is
+    what lets `re` skip, in C, every position whose character starts no keyword (digits,
+    spaces, most punctuation) - twice as fast as the same trie inside one group.
+    """
     global _prefilter
     from engine.security.rules import default_rules
     from engine.security.secrets import REDACT_SKIP
@@ -65,7 +77,7 @@ def _build_prefilter() -> re.Pattern[str]:
                     words.add(k)
     # keep only the shortest keyword of any that contains another: the prefilter asks "any?"
     minimal = {w for w in words if not any(o != w and o in w for o in words)}
-    _prefilter = re.compile("|".join([_trie(minimal), *sorted(extra)]))
+    _prefilter = re.compile("|".join([*_trie_branches(minimal), *sorted(extra)]))
     return _prefilter
 
 
