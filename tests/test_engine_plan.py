@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,21 @@ def test_each_task_records_the_line_of_its_header() -> None:
     # a header inside a multi-line string is not a task (the parser says 3 tasks)
     assert [t.id for t in plan.tasks] == ["a", "b", "c"]
     assert [t.line for t in plan.tasks][:2] == [2, 6]
+
+
+def test_stored_spec_leaves_out_defaults_and_reads_back_equal() -> None:
+    """A spec round-trips through its stored JSON, with keys at their defaults left out."""
+    from engine.plan.model import TaskSpec
+
+    plan = parse_plan(
+        '[[task]]\nid = "plain"\nrun = "true"\n'
+        '[[task]]\nid = "full"\nrun = "make"\nneeds = ["plain"]\nfiles = ["src/**"]\n'
+        'timeout = 5\nretries = 2\nretry_delay = 0.5\nenv = { A = "1" }\ncwd = "sub"\n'
+        "priority = 3\n"
+        '[[task]]\nid = "agent"\nprompt = "fix it"\nmodel = "m"\ncomplexity = "complex"\n'
+    )
+    stored = {t.id: json.loads(json.dumps(t.to_json())) for t in plan.tasks}
+    assert set(stored["plain"]) == {"run", "cwd", "line"}
+    assert set(stored["full"]) == {"run", "needs", "files", "timeout", "retries", "retry_delay",
+                                   "env", "cwd", "priority", "line"}  # fmt: skip
+    assert [TaskSpec.from_json(t.id, stored[t.id]) for t in plan.tasks] == plan.tasks
