@@ -14,7 +14,6 @@ import asyncio
 import json
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -36,7 +35,9 @@ DEFAULT_OUTPUT_CAP = 5000
 #: dozens of changes instead of one each, and far fewer thread hand-offs on a busy engine.
 #: 2,000 one-line tasks on 8 workers: 2 ms -> 0.30-0.37 s of writer CPU, 5 ms -> 0.21-0.25 s
 #: (each commit rewrites the same hot pages into the WAL); the app polls at 10 Hz, so 5 ms
-#: is not seen there.
+#: is not seen there. A flush, a call or close ends the linger at once: whoever waits on the
+#: writer is owed the commit now (three flushes on every run's critical path: creation, the
+#: session's end, closing the store).
 LINGER_S = 0.005
 #: Rows (ops + events + lines) one group commit takes at most. Bounds what a killed process can
 #: lose (one group in flight) and how long subscribers wait behind a flood; ~5,000 rows commit in
@@ -115,6 +116,8 @@ class Store:
         self._seq: dict[tuple[str, str], int] = {}
         self._closed = False
         self._ready = threading.Event()
+        # Set by whoever waits on the writer (a call, a flush, close): ends the linger at once.
+        self._hurry = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="br-store-writer", daemon=True)
         self._thread.start()
@@ -140,6 +143,7 @@ class Store:
         """Run `fn(db)` on the writer inside BEGIN IMMEDIATE; resolve the future with its result."""
         fut: Future[T] = Future()
         self._queue.put(_Call(fn, fut))
+        self._hurry.set()
         return fut
 
     async def acall(self, fn: Callable[[sqlite_utils.Database], T]) -> T:
@@ -189,6 +193,7 @@ class Store:
             return
         self._closed = True
         self._queue.put(_STOP)
+        self._hurry.set()
         self._thread.join()
         db = getattr(self._local, "db", None)
         if db is not None:
@@ -209,8 +214,10 @@ class Store:
         stop = False
         while not stop:
             item = self._queue.get()
-            if self.linger and not isinstance(item, _Call):
-                time.sleep(self.linger)
+            if self.linger and isinstance(item, _Write):
+                # Linger for company, unless someone is already waiting for this commit.
+                self._hurry.wait(self.linger)
+            self._hurry.clear()
             pending: list[Any] = [item]
             rows = _rows(item)
             while rows < self.max_batch:  # group commit: take what piled up meanwhile, capped
