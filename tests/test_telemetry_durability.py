@@ -14,6 +14,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -95,3 +96,21 @@ def test_kill_9_loses_at_most_one_flush_interval(tmp_path):
     lag = killed_at - last_at
     print(f"stored {len(got)} events; last durable one published {lag * 1000:.1f} ms before kill")
     assert lag < FLUSH_INTERVAL_S
+
+
+def test_flush_and_close_do_not_wait_out_the_linger(tmp_path: Path) -> None:
+    """Whoever waits on the writer gets the commit now: with an hour-long linger a write
+    followed by a flush (or by close) still commits; the 30 s timeout only catches a hang."""
+    from engine.store import Store
+    from engine.telemetry import Event, EventType
+
+    store = Store(tmp_path / "br.db")
+    store.linger = 3600.0
+    store.publish(Event(EventType.AGENT_CALL, "s1", "t1", data={"seq": 1}))
+    store.flush(timeout=30)
+    assert seqs(tmp_path / "br.db") == [1]
+    store.publish(Event(EventType.AGENT_CALL, "s1", "t2", data={"seq": 2}))
+    closer = threading.Thread(target=store.close, daemon=True)
+    closer.start()
+    closer.join(30)
+    assert not closer.is_alive() and seqs(tmp_path / "br.db") == [1, 2]
