@@ -33,12 +33,13 @@ Subscriber = Callable[["Batch"], None]
 DEFAULT_OUTPUT_CAP = 5000
 #: After the first queued item, wait this long for company: a few ms of latency buys commits of
 #: dozens of changes instead of one each, and far fewer thread hand-offs on a busy engine.
-#: 2,000 one-line tasks on 8 workers: 2 ms -> 0.30-0.37 s of writer CPU, 5 ms -> 0.21-0.25 s
-#: (each commit rewrites the same hot pages into the WAL); the app polls at 10 Hz, so 5 ms
-#: is not seen there. A flush, a call or close ends the linger at once: whoever waits on the
-#: writer is owed the commit now (three flushes on every run's critical path: creation, the
-#: session's end, closing the store).
-LINGER_S = 0.005
+#: Writer CPU for 2,000 one-line tasks on 8 workers (A/B medians): 2 ms 0.30-0.37 s, 5 ms
+#: 0.24 s, 10 ms 0.21 s, 20 ms 0.19 s with the whole run ~25 ms shorter than at 5 ms (each
+#: commit rewrites the same hot pages into the WAL: the sessions row, index tails). The app
+#: polls at 10 Hz and a crash loses at most one group either way: 20 ms is not seen. A flush, a call or close ends the linger at
+#: once: whoever waits on the writer is owed the commit now (three flushes sit on every run's
+#: critical path: creation, the session's end, closing the store).
+LINGER_S = 0.02
 #: Rows (ops + events + lines) one group commit takes at most. Bounds what a killed process can
 #: lose (one group in flight) and how long subscribers wait behind a flood; ~5,000 rows commit in
 #: tens of milliseconds here, and larger groups gain almost nothing (bench/telemetry.py).
