@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime
+from pathlib import Path
 
 from engine.store import iso_from_ts
 
@@ -20,3 +22,33 @@ def test_iso_from_ts_matches_datetime_rounding() -> None:
         assert iso_from_ts(ts) == datetime.fromtimestamp(ts, UTC).isoformat(
             timespec="microseconds"
         ), ts
+
+
+def test_session_creation_events_in_order(tmp_path: Path) -> None:
+    """session.created first (and to subscribers), then one task.queued per task in plan
+    order, built by SQLite from the task rows in the same commit."""
+    from engine.plan import parse_plan
+    from engine.sessions import create_session
+    from engine.store import Store
+
+    plan = parse_plan(
+        '[[task]]\nid = "b"\nrun = "true"\n[[task]]\nid = "a"\nprompt = "fix"\n'
+        '[agent]\ncommand = "agent {prompt}"\n'
+    )
+    seen: list[str] = []
+    with Store(tmp_path / "br.db") as store:
+        store.subscribe(lambda batch: seen.extend(str(ev.type) for ev in batch.events))
+        sid = create_session(store, plan)
+        store.flush()
+        rows = store.query(
+            "SELECT type, level, task_id, data, v FROM events WHERE session_id=? ORDER BY id",
+            (sid,),
+        )
+    assert [(r["type"], r["task_id"]) for r in rows] == [
+        ("session.created", None),
+        ("task.queued", "b"),
+        ("task.queued", "a"),
+    ]
+    assert [json.loads(r["data"]) for r in rows[1:]] == [{"kind": "shell"}, {"kind": "agent"}]
+    assert {(r["level"], r["v"]) for r in rows} == {("info", 1)}
+    assert seen == ["session.created"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,8 +17,9 @@ from typing import Any
 from engine.plan import Plan, PlanError, TaskSpec, load_plan
 from engine.security.masking import redact
 from engine.sessions.states import FINISHED_SESSION, SessionStatus, TaskState
-from engine.store import Store, now_iso
+from engine.store import Store, iso_from_ts
 from engine.telemetry import Event, EventType
+from engine.telemetry.events import DEFAULT_LEVELS, SCHEMA_VERSION, Level
 
 
 class SessionError(Exception):
@@ -62,7 +64,8 @@ def create_session(
         except ValueError as exc:
             raise PlanError(plan.path, None, f"agent configuration: {exc}") from None
     session_id = new_session_id()
-    stamp = now_iso()
+    now = time.time()
+    stamp = iso_from_ts(now)  # one moment: the session, its created event, every queued task
     ops: list[tuple[str, tuple[Any, ...]]] = [
         (
             "INSERT INTO sessions (id, name, plan_path, plan_hash, status, created_at, workers,"
@@ -85,6 +88,7 @@ def create_session(
             EventType.SESSION_CREATED,
             session_id,
             data={"name": name or plan.name, "plan": str(plan.path), "total": len(plan.tasks)},
+            ts=now,
         )
     ]
     for seq, task in enumerate(plan.tasks):
@@ -106,8 +110,14 @@ def create_session(
                 ),
             )
         )
-        events.append(Event(EventType.TASK_QUEUED, session_id, task.id, data={"kind": task.kind}))
-    store.write(ops, events)
+    queued = (  # every task enters the queue now: one event each, built by SQLite
+        "INSERT INTO events (ts, type, level, session_id, task_id, data, v)"
+        " SELECT ?, ?, ?, session_id, id, json_object('kind', kind), ? FROM tasks"
+        " WHERE session_id = ? ORDER BY seq",
+        (stamp, EventType.TASK_QUEUED, DEFAULT_LEVELS.get(EventType.TASK_QUEUED, Level.INFO),
+         SCHEMA_VERSION, session_id),
+    )  # fmt: skip
+    store.write(ops, events, derived=[queued])
     return session_id
 
 

@@ -36,9 +36,9 @@ DEFAULT_OUTPUT_CAP = 5000
 #: Writer CPU for 2,000 one-line tasks on 8 workers (A/B medians): 2 ms 0.30-0.37 s, 5 ms
 #: 0.24 s, 10 ms 0.21 s, 20 ms 0.19 s with the whole run ~25 ms shorter than at 5 ms (each
 #: commit rewrites the same hot pages into the WAL: the sessions row, index tails). The app
-#: polls at 10 Hz and a crash loses at most one group either way: 20 ms is not seen. A flush, a call or close ends the linger at
-#: once: whoever waits on the writer is owed the commit now (three flushes sit on every run's
-#: critical path: creation, the session's end, closing the store).
+#: polls at 10 Hz and a crash loses at most one group either way: 20 ms is not seen. A flush,
+#: a call or close ends the linger at once: whoever waits on the writer is owed the commit now
+#: (three flushes sit on every run's critical path: creation, the session's end, closing).
 LINGER_S = 0.02
 #: Rows (ops + events + lines) one group commit takes at most. Bounds what a killed process can
 #: lose (one group in flight) and how long subscribers wait behind a flood; ~5,000 rows commit in
@@ -64,6 +64,7 @@ class _Write:
     ops: Sequence[Op]
     events: Sequence[Event]
     lines: Sequence[OutputLine]
+    derived: Sequence[Op] = ()
 
 
 @dataclass(slots=True)
@@ -78,7 +79,7 @@ _STOP = object()
 def _rows(item: Any) -> int:
     """How many rows a queued item will write (a call counts as one)."""
     if isinstance(item, _Write):
-        return len(item.ops) + len(item.events) + len(item.lines) or 1
+        return len(item.ops) + len(item.events) + len(item.lines) + len(item.derived) or 1
     return 1
 
 
@@ -131,11 +132,18 @@ class Store:
         ops: Sequence[Op] = (),
         events: Sequence[Event] = (),
         lines: Sequence[OutputLine] = (),
+        derived: Sequence[Op] = (),
     ) -> None:
-        """Queue writes; they commit with the next group, in order, then reach subscribers."""
+        """Queue writes; they commit with the next group, in order, then reach subscribers.
+
+        `derived` are statements that insert events SQLite builds from rows this write adds
+        (a `task.queued` per task row: one statement instead of thousands of rows bound from
+        Python). They run after the group's own events, so event ids keep submission order;
+        subscribers are not sent them.
+        """
         if self._closed:
             raise RuntimeError("store is closed")
-        self._queue.put(_Write(ops, events, lines))
+        self._queue.put(_Write(ops, events, lines, derived))
 
     def publish(self, *events: Event) -> None:
         self.write(events=events)
@@ -264,6 +272,7 @@ class Store:
         event_rows: list[tuple[Any, ...]] = []
         line_rows: list[dict[str, Any]] = []
         trimmed: dict[tuple[str, str], int] = {}
+        derived: list[Op] = []
         conn = db.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -276,6 +285,7 @@ class Store:
                             conn.executemany(run_sql, run_params)  # type: ignore[arg-type]
                         run_sql, run_params = sql, []
                     run_params.append(_mask_params(params))
+                derived += [(sql, _mask_params(params)) for sql, params in w.derived]
                 for ev in w.events:
                     ev.data = _mask_data(ev.data)
                     event_rows.append(
@@ -321,6 +331,8 @@ class Store:
                 conn.executemany(run_sql, run_params)  # type: ignore[arg-type]
             if event_rows:  # plain executemany: sqlite-utils' insert_all doubles the cost here
                 conn.executemany(_EVENT_INSERT, event_rows)
+            for sql, params in derived:
+                conn.execute(sql, params)
             if line_rows:
                 db["output"].insert_all(line_rows, batch_size=500)
             for (session_id, task_id), upto in trimmed.items():
