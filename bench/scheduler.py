@@ -3,7 +3,9 @@
 Every runner runs each command as `sh -c true`, 8 at a time. The engine persists every state
 change (task rows, attempts, events) to a fresh SQLite file and captures output. For scale, a
 bare asyncio runner (no persistence, no scheduling) is timed too, once discarding output and
-once capturing it as the engine does. Prints wall times and ratios to xargs.
+once capturing it as the engine does, and the engine's own executor with nothing stored or
+scheduled (what persistence and scheduling add is the gap to the full engine). Prints wall
+times and ratios to xargs.
 
     python bench/scheduler.py [--tasks 2000] [--workers 8] [--repeat 3]
 """
@@ -79,6 +81,30 @@ asyncio.run(main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "capture"))
 """
 
 
+EXECUTOR_ONLY = """
+import asyncio, os, sys
+from engine.executors import ControlSlot, RunContext, SubprocessExecutor
+async def main(n, k):
+    ex, env, cwd, todo = SubprocessExecutor(), dict(os.environ), os.getcwd(), iter(range(n))
+    async def worker():
+        for i in todo:
+            ctx = RunContext("s", f"t{i}", 1, "w", ["/bin/sh", "-c", "true"], cwd,
+                             {**env, "BR_TASK": f"t{i}"}, None, lambda stream, line: None)
+            await ex.run(ctx, ControlSlot())
+    await asyncio.gather(*(worker() for _ in range(k)))
+asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
+"""
+
+
+def time_executor_only(n: int, workers: int) -> float:
+    """The engine's own executor (spawn, pipes, reaping) with nothing stored or scheduled."""
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", EXECUTOR_ONLY, str(n), str(workers)], check=True)
+    wall = time.perf_counter() - t0
+    print(f"  engine executor alone: {wall:.3f}s")
+    return wall
+
+
 def time_bare(n: int, workers: int, capture: bool) -> float:
     t0 = time.perf_counter()
     subprocess.run(
@@ -101,12 +127,13 @@ def main() -> None:
         write_plan(work / "plan.toml", 50)
         time_engine(work, 50, args.workers)  # warm caches (bytecode, page cache), untimed
         write_plan(work / "plan.toml", args.tasks)
-        engine, xargs, bare, bare_cap = [], [], [], []
+        engine, xargs, bare, bare_cap, executor = [], [], [], [], []
         for i in range(args.repeat):
             print(f"run {i + 1}/{args.repeat}")
             xargs.append(time_xargs(args.tasks, args.workers))
             bare.append(time_bare(args.tasks, args.workers, capture=False))
             bare_cap.append(time_bare(args.tasks, args.workers, capture=True))
+            executor.append(time_executor_only(args.tasks, args.workers))
             engine.append(time_engine(work, args.tasks, args.workers))
     x = statistics.median(xargs)
     print(f"\n{args.tasks} tasks, {args.workers} workers, median of {args.repeat}:")
@@ -114,6 +141,7 @@ def main() -> None:
         (f"xargs -P {args.workers}", xargs),
         ("bare asyncio, output discarded", bare),
         ("bare asyncio, output captured", bare_cap),
+        ("engine executor alone", executor),
         ("br-tui run (full engine)", engine),
     ):
         m = statistics.median(times)
