@@ -167,18 +167,12 @@ def session_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _ago(iso: str | None) -> str:
-    if not iso:
-        return "-"
+    """The same age text as the app's (`5m03s ago`): one format wherever a user reads it."""
     from datetime import UTC, datetime
 
-    s = (datetime.now(UTC) - datetime.fromisoformat(iso)).total_seconds()
-    if s < 90:
-        return f"{s:.0f}s ago"
-    if s < 5400:
-        return f"{s / 60:.0f}m ago"
-    if s < 129600:
-        return f"{s / 3600:.0f}h ago"
-    return f"{s / 86400:.0f}d ago"
+    from br_tui.widgets.fmt import ago
+
+    return ago(iso, datetime.now(UTC))
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
