@@ -114,3 +114,21 @@ def test_flush_and_close_do_not_wait_out_the_linger(tmp_path: Path) -> None:
     closer.start()
     closer.join(30)
     assert not closer.is_alive() and seqs(tmp_path / "br.db") == [1, 2]
+
+
+def test_a_large_group_commits_without_lingering(tmp_path: Path) -> None:
+    """Lingering is for small groups: a flood commits at once, even with an hour-long linger
+    and nobody flushing (the 30 s deadline only catches a writer that sat out the linger)."""
+    from engine.store import Store
+    from engine.store.writer import LINGER_BELOW_ROWS
+    from engine.telemetry import Event, EventType
+
+    store = Store(tmp_path / "br.db")
+    store.linger = 3600.0
+    n = LINGER_BELOW_ROWS + 10
+    store.publish(*(Event(EventType.AGENT_CALL, "s1", f"t{i}", data={"seq": i}) for i in range(n)))
+    deadline = time.monotonic() + 30
+    while len(seqs(tmp_path / "br.db")) < n and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(seqs(tmp_path / "br.db")) == n
+    store.close()
