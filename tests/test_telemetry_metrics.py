@@ -116,3 +116,20 @@ def test_queue_depth_replays_events(store):
     store.flush()
     rows = metrics.queue_depth(store, bucket="day")
     assert rows[-1]["max_depth"] == 5 and rows[-1]["last_depth"] == 3
+
+
+def test_windowed_latency_reads_an_index_not_each_events_json(store):
+    """The p95 alert probe's window query is answered from `events_ts_lat` (ts, lat_s):
+    ranging `events_ts` would compute `lat_s`, parsing the JSON of every event in the
+    window, at every evaluation."""
+    store.publish(*_ends({"a": [0.5, 1.5, 2.5]}))
+    store.flush()
+    since = "2000-01-01T00:00:00+00:00"
+    plan = store.query(
+        "EXPLAIN QUERY PLAN SELECT count(*), min(lat_s), max(lat_s), avg(lat_s) FROM events"
+        " WHERE lat_s IS NOT NULL AND ts >= ?",
+        (since,),
+    )
+    assert any("INDEX events_ts_lat" in r["detail"] for r in plan), plan
+    found = metrics.overall_latency(store.reader, " AND ts >= ?", [since], percentiles=(0.5,))
+    assert (found["n"], found["p50"]) == (3, 1.5)
