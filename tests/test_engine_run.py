@@ -250,3 +250,6 @@ def test_run_sets_up_without_collections_and_leaves_gc_as_found(
     assert during["setup_enabled"] is False
     assert during["run_enabled"] is True and during["run_frozen"] > 0  # type: ignore[operator]
     assert gc.isenabled() and gc.get_freeze_count() == 0
+    broken = write_plan(tmp_path / "broken.toml", '[[task]]\nid = "a"\n')  # no run, no prompt
+    assert cli.main(["run", str(broken), "--db", str(tmp_path / "br.db"), "--quiet"]) == 2
+    assert gc.isenabled() and gc.get_freeze_count() == 0  # a failed set-up leaves no trace

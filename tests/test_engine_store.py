@@ -7,6 +7,8 @@ import random
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from engine.store import iso_from_ts
 
 
@@ -22,6 +24,10 @@ def test_iso_from_ts_matches_datetime_rounding() -> None:
         assert iso_from_ts(ts) == datetime.fromtimestamp(ts, UTC).isoformat(
             timespec="microseconds"
         ), ts
+    assert iso_from_ts(-30_610_224_001.0) == "0999-12-31T23:59:59.000000+00:00"  # padded
+    for beyond in (253_402_300_800.0, -62_135_596_801.0):  # years 10000 and 0: refused alike
+        with pytest.raises(ValueError):
+            iso_from_ts(beyond)
 
 
 def test_session_creation_events_in_order(tmp_path: Path) -> None:
@@ -30,6 +36,7 @@ def test_session_creation_events_in_order(tmp_path: Path) -> None:
     from engine.plan import parse_plan
     from engine.sessions import create_session
     from engine.store import Store
+    from engine.telemetry import Event, EventType
 
     plan = parse_plan(
         '[[task]]\nid = "b"\nrun = "true"\n[[task]]\nid = "a"\nprompt = "fix"\n'
@@ -39,6 +46,7 @@ def test_session_creation_events_in_order(tmp_path: Path) -> None:
     with Store(tmp_path / "br.db") as store:
         store.subscribe(lambda batch: seen.extend(str(ev.type) for ev in batch.events))
         sid = create_session(store, plan)
+        store.publish(Event(EventType.SESSION_STARTED, sid))  # likely the same group commit
         store.flush()
         rows = store.query(
             "SELECT type, level, task_id, data, v FROM events WHERE session_id=? ORDER BY id",
@@ -48,7 +56,8 @@ def test_session_creation_events_in_order(tmp_path: Path) -> None:
         ("session.created", None),
         ("task.queued", "b"),
         ("task.queued", "a"),
+        ("session.started", None),
     ]
-    assert [json.loads(r["data"]) for r in rows[1:]] == [{"kind": "shell"}, {"kind": "agent"}]
+    assert [json.loads(r["data"]) for r in rows[1:3]] == [{"kind": "shell"}, {"kind": "agent"}]
     assert {(r["level"], r["v"]) for r in rows} == {("info", 1)}
-    assert seen == ["session.created"]
+    assert seen == ["session.created", "session.started"]

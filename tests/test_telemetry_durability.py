@@ -132,3 +132,18 @@ def test_a_large_group_commits_without_lingering(tmp_path: Path) -> None:
         time.sleep(0.02)
     assert len(seqs(tmp_path / "br.db")) == n
     store.close()
+
+
+def test_a_flush_behind_full_groups_does_not_wait_out_the_linger(tmp_path: Path) -> None:
+    """With groups capped below the linger threshold, a flush queued behind several full
+    groups still commits at once (a full group leaves items queued: it must not linger)."""
+    from engine.store import Store
+    from engine.telemetry import Event, EventType
+
+    store = Store(tmp_path / "br.db", max_batch=10)
+    store.linger = 3600.0
+    for i in range(25):
+        store.publish(Event(EventType.AGENT_CALL, "s1", f"t{i}", data={"seq": i}))
+    store.flush(timeout=30)
+    assert seqs(tmp_path / "br.db") == list(range(25))
+    store.close()

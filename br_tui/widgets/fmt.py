@@ -20,7 +20,7 @@ def ago(iso: str | None, now: datetime) -> str:
     if at is None:
         return "-"
     s = max(0.0, (now - at).total_seconds())
-    return f"{s:.0f}s ago" if s < 60 else f"{duration(s)} ago"
+    return f"{int(s)}s ago" if s < 60 else f"{duration(s)} ago"  # whole seconds, as duration
 
 
 def duration(s: float | None) -> str:

@@ -11,6 +11,7 @@ import math
 import os
 import sqlite3
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
@@ -33,6 +34,8 @@ def now_iso() -> str:
 #: (whole second, its "YYYY-MM-DDTHH:MM:SS" text): one tuple, swapped whole, so threads never
 #: pair a second with another second's text.
 _second: tuple[int, str] = (0, "1970-01-01T00:00:00")
+#: Seconds of 1000-01-01 and 10000-01-01 UTC: outside them, `datetime` formats (or refuses).
+_FOUR_DIGIT_YEARS = (-30_610_224_000, 253_402_300_800)
 
 
 def iso_from_ts(ts: float) -> str:
@@ -46,6 +49,8 @@ def iso_from_ts(ts: float) -> str:
         sec, us = sec + 1, us - 1_000_000
     elif us < 0:
         sec, us = sec - 1, us + 1_000_000
+    if not _FOUR_DIGIT_YEARS[0] <= sec < _FOUR_DIGIT_YEARS[1]:  # strftime won't pad or refuse
+        return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds")
     cached = _second
     if cached[0] != sec:
         cached = _second = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))

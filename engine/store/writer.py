@@ -143,8 +143,10 @@ class Store:
 
         `derived` are statements that insert events SQLite builds from rows this write adds
         (a `task.queued` per task row: one statement instead of thousands of rows bound from
-        Python). They run after the group's own events, so event ids keep submission order;
-        subscribers are not sent them.
+        Python). They run right after this write's own events, so event ids keep submission
+        order; subscribers are not sent them, and they may only copy columns that were masked
+        on their way in (their own parameters are masked as any op's). Each counts as one row
+        towards `max_batch`.
         """
         if self._closed:
             raise RuntimeError("store is closed")
@@ -231,12 +233,13 @@ class Store:
             rows = self._take(pending, _rows(pending[0]))
             if (
                 self.linger
-                and rows < LINGER_BELOW_ROWS
+                and rows < min(LINGER_BELOW_ROWS, self.max_batch)
                 and all(isinstance(it, _Write) for it in pending)
             ):
                 # A small group waits for company, unless someone waits on it (a call, a
                 # flush, close: `_hurry`). A large one is company enough: lingering would
-                # only idle the writer while a fast producer piles up more.
+                # only idle the writer while a fast producer piles up more; and a full one
+                # left items queued (perhaps the flush whose `_hurry` this round clears).
                 self._hurry.wait(self.linger)
                 rows = self._take(pending, rows)
             self._hurry.clear()
@@ -287,7 +290,6 @@ class Store:
         event_rows: list[tuple[Any, ...]] = []
         line_rows: list[dict[str, Any]] = []
         trimmed: dict[tuple[str, str], int] = {}
-        derived: list[Op] = []
         conn = db.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -300,7 +302,6 @@ class Store:
                             conn.executemany(run_sql, run_params)  # type: ignore[arg-type]
                         run_sql, run_params = sql, []
                     run_params.append(_mask_params(params))
-                derived += [(sql, _mask_params(params)) for sql, params in w.derived]
                 for ev in w.events:
                     ev.data = _mask_data(ev.data)
                     event_rows.append(
@@ -316,6 +317,15 @@ class Store:
                         )
                     )
                     batch.events.append(ev)
+                if w.derived:  # after this write's events and before any later write's
+                    if run_params:
+                        conn.executemany(run_sql, run_params)  # type: ignore[arg-type]
+                        run_sql, run_params = None, []
+                    if event_rows:
+                        conn.executemany(_EVENT_INSERT, event_rows)
+                        event_rows = []
+                    for sql, params in w.derived:
+                        conn.execute(sql, _mask_params(params))
                 for ln in w.lines:
                     key = (ln.session_id, ln.task_id)
                     seq = self._seq.get(key)
@@ -346,8 +356,6 @@ class Store:
                 conn.executemany(run_sql, run_params)  # type: ignore[arg-type]
             if event_rows:  # plain executemany: sqlite-utils' insert_all doubles the cost here
                 conn.executemany(_EVENT_INSERT, event_rows)
-            for sql, params in derived:
-                conn.execute(sql, params)
             if line_rows:
                 db["output"].insert_all(line_rows, batch_size=500)
             for (session_id, task_id), upto in trimmed.items():
