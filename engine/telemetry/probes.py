@@ -114,6 +114,14 @@ def consecutive_failures(db: Queryable, since: str) -> list[Sample]:
     succeeded. Reported: tasks with failures, and tasks at zero that still have an open alert
     (so it clears with its task and session named); a plan of thousands of healthy tasks
     yields nothing to weigh."""
+    if not rows(
+        db,
+        "SELECT 1 FROM events WHERE type IN ('task.failed', 'task.timed_out', 'task.retried')"
+        " AND ts >= ? UNION ALL SELECT 1 FROM alerts WHERE cleared_at IS NULL"
+        " AND scope LIKE 'task:%' LIMIT 1",
+        [since],
+    ):
+        return []  # no failure in the window and no task alert to clear: nothing to group
     found = rows(
         db,
         "WITH last_ok AS (SELECT task_id, max(id) AS ok_id FROM events"
