@@ -14,7 +14,7 @@ from engine.security.generic import (
     looks_like_name,
 )
 from engine.security.masking import mask
-from engine.security.rules import TOKEN_RUN, Rule, RuleSet
+from engine.security.rules import REDACT_SKIP, TOKEN_RUN, Rule, RuleSet
 
 _WEAK_PASSWORDS = frozenset(
     {
@@ -189,11 +189,6 @@ def scan_secrets(
             if not _documented(_CONTEXT_FREE, text, start):
                 hits.append((start, end, value, _CONTEXT_FREE))
     return _to_findings(text, path, hits)
-
-
-# Shape-only detectors stay out of redaction: they need a file's context to be sure, and a masked
-# build log line that wasn't a secret costs the user the information they were looking for.
-REDACT_SKIP = frozenset({"prefixed-token"})
 
 
 def secret_spans(text: str, ruleset: RuleSet) -> list[tuple[int, int]]:
