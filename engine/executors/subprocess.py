@@ -67,13 +67,18 @@ class ProcessControl:
         """SIGTERM at once (waking a stopped group); the attempt records the cancel and sends
         SIGKILL if the group outlives the grace period."""
         self.cancel_requested = True
-        if self.paused_at is not None:  # the pause ends here; it never counts as running time
+        self.terminate()
+        if self._on_cancel is not None:
+            self._on_cancel()
+
+    def terminate(self) -> None:
+        """SIGTERM the group, waking it if stopped (a pause ends here and never counts as
+        running time); what a cancel and a timeout both send first."""
+        if self.paused_at is not None:
             self.paused_total += time.monotonic() - self.paused_at
             self.paused_at = None
         self.signal(signal.SIGTERM)
         self.signal(signal.SIGCONT)
-        if self._on_cancel is not None:
-            self._on_cancel()
 
     def running_time(self, started: float) -> float:
         now = time.monotonic()
@@ -210,9 +215,7 @@ class _Attempt:
             self._at(left, self._check_timeout)
             return
         self.verdict = ("timeout", f"timed out after {self.ctx.timeout:g}s")
-        self.control.paused_at = None  # SIGTERM the group, waking it if stopped
-        self.control.signal(signal.SIGTERM)
-        self.control.signal(signal.SIGCONT)
+        self.control.terminate()
         self._kill_after(self.owner.kill_grace_s)
 
     def _kill_after(self, grace: float) -> None:
