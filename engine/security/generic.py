@@ -40,26 +40,7 @@ def _keyword_finder(keywords: tuple[str, ...]):
 def keyword_hits(lowered: str, keywords: tuple[str, ...]) -> list[tuple[int, int]]:
     """(start, end) of the keywords in `lowered` as a trie regex's `finditer` gives them: leftmost
     first, the longest keyword at each start (`credential` over `cred`), none overlapping."""
-    finder = _keyword_finder(keywords)
-    kws, anchors = finder.keywords, finder.anchors
-    ends: dict[int, int] = {}
-    for rx, members in finder.passes:
-        for m in rx.finditer(lowered):
-            at = m.start()
-            for n in members:
-                start = at - anchors[n]
-                kw = kws[n]
-                if start >= 0 and lowered.startswith(kw, start):
-                    end = start + len(kw)
-                    if end > ends.get(start, -1):
-                        ends[start] = end
-    out: list[tuple[int, int]] = []
-    last = 0
-    for start in sorted(ends):
-        if start >= last:
-            last = ends[start]
-            out.append((start, last))
-    return out
+    return _keyword_finder(keywords).spans(lowered)
 
 
 def find_keyword_values(

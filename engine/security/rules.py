@@ -340,6 +340,28 @@ class _KeywordFinder:
                         break
         return found
 
+    def spans(self, lowered: str) -> list[tuple[int, int]]:
+        """Where the keywords are, as a trie regex's `finditer` finds them: leftmost first, the
+        longest keyword at each start, none overlapping (the keyword = value detector's hits)."""
+        keywords, anchors = self.keywords, self.anchors
+        ends: dict[int, int] = {}
+        for rx, members in self.passes:
+            for m in rx.finditer(lowered):
+                at = m.start()
+                for n in members:
+                    start = at - anchors[n]
+                    if start >= 0 and lowered.startswith(keywords[n], start):
+                        end = start + len(keywords[n])
+                        if end > ends.get(start, -1):
+                            ends[start] = end
+        out: list[tuple[int, int]] = []
+        last = 0
+        for start in sorted(ends):
+            if start >= last:
+                last = ends[start]
+                out.append((start, last))
+        return out
+
 
 class RuleSet:
     """The rules in force for one scan: shipped minus disabled plus the user's own."""
