@@ -58,8 +58,8 @@ def write_plan(path: Path, tasks: int, workers: int, rate: int, lines: int) -> N
     path.write_text("\n".join(out))
 
 
-def rss_kb() -> int:
-    with open("/proc/self/status") as f:
+def rss_kb(pid: int | str = "self") -> int:
+    with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
@@ -83,13 +83,9 @@ def owner_rss_kb(store: Any, sid: str) -> int:
     rows = store.query("SELECT owner_pid FROM sessions WHERE id=?", (sid,))
     pid = rows[0]["owner_pid"] if rows else None
     try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+        return rss_kb(pid) if pid else 0
+    except OSError:  # the owner is gone
+        return 0
 
 
 def threads() -> int:

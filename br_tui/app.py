@@ -268,7 +268,7 @@ class BrApp(App[str | None]):
     def _read_totals(self) -> None:
         """Totals for the top bar."""
         try:
-            totals, _ = read_totals(self.store, self.project_root.name)
+            totals = read_totals(self.store, self.project_root.name)
         except Exception:
             self.hand_back(setattr, self, "_looking", False)
             raise
@@ -382,7 +382,7 @@ class BrApp(App[str | None]):
 # -- reading totals (thread) -------------------------------------------------------------------
 
 
-def read_totals(store: Store, project: str) -> tuple[Totals, int | None]:
+def read_totals(store: Store, project: str) -> Totals:
     rows = store.query(
         "SELECT status, count(*) AS n, sum(total) AS t,"
         " sum(succeeded + failed + cancelled) AS d, sum(failed) AS f"
@@ -396,21 +396,17 @@ def read_totals(store: Store, project: str) -> tuple[Totals, int | None]:
 
         cost = total_spend(store, period="day")
     alerts, known = read_alerts(store)
-    last = store.query("SELECT max(id) AS m FROM events")[0]["m"]
-    return (
-        Totals(
-            project=project,
-            running=by.get("running", {}).get("n", 0),
-            paused=by.get("paused", {}).get("n", 0),
-            sessions=sum(r["n"] for r in rows),
-            done=sum(r["d"] or 0 for r in active),
-            total=sum(r["t"] or 0 for r in active),
-            failed=sum(r["f"] or 0 for r in active),
-            cost_usd=cost,
-            alerts=tuple(alerts),
-            alerts_known=known,
-        ),
-        last,
+    return Totals(
+        project=project,
+        running=by.get("running", {}).get("n", 0),
+        paused=by.get("paused", {}).get("n", 0),
+        sessions=sum(r["n"] for r in rows),
+        done=sum(r["d"] or 0 for r in active),
+        total=sum(r["t"] or 0 for r in active),
+        failed=sum(r["f"] or 0 for r in active),
+        cost_usd=cost,
+        alerts=tuple(alerts),
+        alerts_known=known,
     )
 
 

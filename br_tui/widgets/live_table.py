@@ -239,8 +239,7 @@ class LiveTable(NoLayoutOnGrow, DataTable[Cell]):
         if not self._dirty:
             return
         dirty, self._dirty = self._dirty, set()
-        where = {k: self._row_locations.get(k) for k in dirty if k in self._row_locations}
-        indexes = set(where.values())
+        indexes = {self._row_locations.get(k) for k in dirty if k in self._row_locations}
         for cache, at, match in (
             (self._row_render_cache, 0, dirty),
             (self._cell_render_cache, 0, dirty),
