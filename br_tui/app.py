@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ from br_tui.screens.sessions import SessionsScreen
 from br_tui.screens.workers import WorkersScreen
 from br_tui.widgets.palette import with_semantic
 from br_tui.widgets.topbar import Totals
+from engine import clock
 from engine.host import EngineHost
 from engine.store import Store
 
@@ -50,12 +50,6 @@ FOLLOW_S = 0.1  # how often the reader thread looks for new events / output (two
 #: busy (the reader, Textual's driver), CPython's default 5 ms switch interval makes it wait up
 #: to that long to get it back each time. 1 ms keeps the UI close to the front of the queue.
 SWITCH_INTERVAL_S = 0.001
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Reader:
@@ -161,7 +155,6 @@ class BrApp(App[str | None]):
         host: EngineHost | None = None,
         *,
         project_root: Path | None = None,
-        clock: Clock | None = None,
         started: Iterable[str] = (),
         watch_files: bool = True,
         theme: str | None = None,
@@ -170,7 +163,6 @@ class BrApp(App[str | None]):
         self.store = store
         self.host = host if host is not None else EngineHost(store)
         self.project_root = (project_root or Path.cwd()).resolve()
-        self.clock: Clock = clock or utc_now
         self.started: list[str] = list(started)
         self.watch_files = watch_files
         self.live = Live(lambda: self.post_message(self.Wake()))
@@ -475,7 +467,7 @@ def main(argv: list[str]) -> int:
         store.close()
         return 2
     app = BrApp(store, host, started=started, theme=args.theme)
-    began = utc_now().isoformat()
+    began = clock.now_dt().isoformat()
     mode = None
     try:
         mode = app.run()

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from engine import clock
 from engine.plan import PlanError, load_plan
 from engine.sessions import (
     RunnerOptions,
@@ -169,11 +170,9 @@ def session_json(row: dict[str, Any]) -> dict[str, Any]:
 
 def _ago(iso: str | None) -> str:
     """The same age text as the app's (`5m03s ago`): one format wherever a user reads it."""
-    from datetime import UTC, datetime
-
     from br_tui.widgets.fmt import ago
 
-    return ago(iso, datetime.now(UTC))
+    return ago(iso, clock.now_dt())
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:

@@ -357,24 +357,31 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def make_app(project: Path) -> Iterator[Callable[..., Any]]:
     """Build the app on the seeded database with a frozen clock; shut everything down after."""
     from br_tui.app import BrApp
+    from engine import clock as engine_clock
     from engine.store import Store
 
     made: list[Any] = []
+    restore = engine_clock.install(engine_clock.fixed(NOW))
 
-    def make(db: str = "br.db", **kwargs: Any) -> Any:
-        """`db="live.db"` gives an empty database beside the seeded one."""
+    def make(db: str = "br.db", *, clock: Any = None, **kwargs: Any) -> Any:
+        """`db="live.db"` gives an empty database beside the seeded one; `clock=` replaces the
+        frozen clock for the whole process (`engine.clock.system` for a live one)."""
+        if clock is not None:
+            engine_clock.install(clock)
         store = Store(project / ".buildrunner" / db)
-        kwargs.setdefault("clock", lambda: NOW)
         kwargs.setdefault("watch_files", False)
         kwargs.setdefault("theme", "textual-dark")
         app = BrApp(store, project_root=project, **kwargs)
         made.append(app)
         return app
 
-    yield make
-    for app in made:
-        app.host.shutdown("cancel", timeout=10)
-        app.store.close()
+    try:
+        yield make
+    finally:
+        for app in made:
+            app.host.shutdown("cancel", timeout=10)
+            app.store.close()
+        engine_clock.install(restore)
 
 
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")

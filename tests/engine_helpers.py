@@ -103,3 +103,10 @@ def git_init(path: Path) -> None:
         ["git", "config", "user.name", "t"],
     ):
         subprocess.run(cmd, cwd=path, check=True, env=env)
+
+
+def child_pythonpath() -> str:
+    """The repository first, then whatever the run already had (CI's date-moving
+    `sitecustomize` lives there: a child that dropped it would see another date)."""
+    root = str(Path(__file__).resolve().parent.parent)
+    return os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))

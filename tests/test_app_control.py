@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from br_tui.app import utc_now
+from engine import clock
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -87,7 +87,7 @@ def status(app: Any, sid: str) -> str:
 
 
 async def test_pause_resume_cancel_from_the_sessions_screen(make_app: Any, project: Path) -> None:
-    app = make_app(db="live.db", clock=utc_now)
+    app = make_app(db="live.db", clock=clock.system)
     sid = start(app, project)
     async with app.run_test(size=(120, 40)) as pilot:
         pids = await wait_for(pilot, lambda: running_pids(app, sid))
@@ -117,7 +117,7 @@ async def test_pause_resume_cancel_from_the_sessions_screen(make_app: Any, proje
 
 
 async def test_plus_and_minus_scale_the_pool(make_app: Any, project: Path) -> None:
-    app = make_app(db="live.db", clock=utc_now)
+    app = make_app(db="live.db", clock=clock.system)
     sid = start(app, project, workers=2)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: running_pids(app, sid))
@@ -134,7 +134,7 @@ async def test_plus_and_minus_scale_the_pool(make_app: Any, project: Path) -> No
 
 
 async def test_quit_with_sessions_running_asks_what_to_do(make_app: Any, project: Path) -> None:
-    app = make_app(db="live.db", clock=utc_now)
+    app = make_app(db="live.db", clock=clock.system)
     start(app, project)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+q")
@@ -154,7 +154,7 @@ async def test_feed_streams_the_selected_tasks_output_and_searches_it(
         'run = \'seq 1 100 | sed "s/^/line /"; sleep 0.7; seq 101 400 | sed "s/^/line /";'
         " sleep 30'\n"
     )
-    app = make_app(db="live.db", clock=utc_now)
+    app = make_app(db="live.db", clock=clock.system)
     sid = app.host.start_plan(plan, workers=1)
     app.current_session = sid
     async with app.run_test(size=(120, 40)) as pilot:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from engine_helpers import child_pythonpath
 
 from engine.security.cli import hooks_main, main
 
@@ -109,7 +110,7 @@ def test_installed_hook_blocks_a_key_and_passes_clean(repo: Path) -> None:
     (repo / ".git" / "hooks" / "pre-commit").write_text("#!/bin/sh\necho chained >> chained.log\n")
     (repo / ".git" / "hooks" / "pre-commit").chmod(0o755)
     assert hooks_main(["install"]) == 0
-    env = {**os.environ, "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PATH": os.environ.get("PATH", ""), "PYTHONPATH": child_pythonpath()}
     env["PATH"] = os.pathsep.join(
         p for p in env["PATH"].split(os.pathsep) if not (Path(p) / "br-tui").exists()
     )
@@ -149,7 +150,7 @@ def test_module_entry_point(tree: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": child_pythonpath()},
     )
     assert done.returncode == 1
     assert KEY not in done.stdout

@@ -18,6 +18,8 @@ import threading
 import time
 from pathlib import Path
 
+from engine_helpers import child_pythonpath
+
 #: The loss bound we promise for a killed process (docs/telemetry.md): one flush interval.
 FLUSH_INTERVAL_S = 0.5
 
@@ -43,7 +45,7 @@ while mode == "forever" or i < n:
 def child(tmp_path: Path, mode: str, n: int = 0) -> subprocess.Popen[str]:
     script = tmp_path / "child.py"
     script.write_text(CHILD)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": child_pythonpath()}
     return subprocess.Popen(
         [sys.executable, str(script), str(tmp_path / "br.db"), mode, str(n)],
         stdout=subprocess.PIPE,

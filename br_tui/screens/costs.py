@@ -26,6 +26,7 @@ from br_tui.widgets.gauge import BudgetGauge
 from br_tui.widgets.line import Line
 from br_tui.widgets.live_table import Col, LiveTable
 from br_tui.widgets.palette import colour
+from engine import clock
 
 PLOT_DAYS = 30
 
@@ -185,7 +186,7 @@ class CostsScreen(LiveScreen):
             return CostsData(f"routing is not available yet ({exc})")
         store = self.br.store
         models = self._models or load_models()
-        now = self.br.clock()
+        now = clock.now_dt()
         data = CostsData(
             None,
             models,
@@ -235,7 +236,7 @@ class CostsScreen(LiveScreen):
     def _plot(self, by_day: list[dict[str, Any]]) -> None:
         muted = colour(self.app, "br-muted")
         spent = {r["key"]: float(r["cost_usd"] or 0.0) for r in by_day}
-        today = self.br.clock().date()
+        today = clock.now_dt().date()
         series = [
             spent.get((today - timedelta(days=d)).isoformat(), 0.0)
             for d in range(PLOT_DAYS - 1, -1, -1)

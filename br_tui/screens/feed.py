@@ -29,6 +29,7 @@ from br_tui.widgets.live_table import Col, LiveTable
 from br_tui.widgets.palette import colour, state_text
 from br_tui.widgets.scrolling import NoLayoutOnGrow
 from br_tui.widgets.stream_log import StreamLog
+from engine import clock
 
 TAIL = 1000  # lines read back from the database when a task is picked
 OUTPUT_CAP = 5000  # lines kept on screen per watched task
@@ -161,7 +162,7 @@ class FeedScreen(LiveScreen):
             self._events.clear()
             self.events.clear()
         self.session_status = data.session["status"]
-        now = self.br.clock()
+        now = clock.now_dt()
         self.tasks.sync(
             {
                 t["id"]: (

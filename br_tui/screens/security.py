@@ -28,6 +28,7 @@ from br_tui.screens.base import LiveScreen
 from br_tui.widgets.line import Line
 from br_tui.widgets.live_table import Col, LiveTable
 from br_tui.widgets.palette import colour, state_text
+from engine import clock
 
 CONTEXT = 6  # lines of the file shown above and below a finding
 _TOKEN = re.compile(r"""[^\s'"`,;()\[\]{}]+""")
@@ -40,7 +41,7 @@ class ScanResult:
     seconds: float = 0.0
     staged: bool = False
     baseline: str = ""
-    at: str = ""  # wall-clock time of the scan (the app's clock: tests freeze it)
+    at: str = ""  # wall-clock time of the scan (the process's clock: tests freeze it)
 
 
 def masked_lines(lines: list[str], findings: list[Any]) -> list[str]:
@@ -152,7 +153,7 @@ class SecurityScreen(LiveScreen):
             time.perf_counter() - started,
             self.staged,
             config.baseline,
-            self.br.clock().strftime("%H:%M:%S"),
+            clock.now_dt().strftime("%H:%M:%S"),
         )
 
     def show(self, data: ScanResult) -> None:

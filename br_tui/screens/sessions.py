@@ -23,6 +23,7 @@ from br_tui.widgets.fmt import bar, duration, elapsed, money
 from br_tui.widgets.line import Line
 from br_tui.widgets.live_table import Col, LiveTable
 from br_tui.widgets.palette import colour, state_text
+from engine import clock
 
 SESSION_LIMIT = 200
 
@@ -116,7 +117,7 @@ class SessionsScreen(LiveScreen):
         return data
 
     def show(self, data: SessionsData) -> None:
-        now = self.br.clock()
+        now = clock.now_dt()
         self.sessions.sync(
             {
                 r["id"]: (

@@ -17,6 +17,7 @@ from br_tui.widgets.fmt import ago, elapsed
 from br_tui.widgets.line import Line
 from br_tui.widgets.live_table import Col, LiveTable
 from br_tui.widgets.palette import colour, state_text
+from engine import clock
 
 
 @dataclass(slots=True)
@@ -82,7 +83,7 @@ class WorkersScreen(LiveScreen):
         return PoolsData(sessions, workers)
 
     def show(self, data: PoolsData) -> None:
-        now = self.br.clock()
+        now = clock.now_dt()
         self._sessions = {s["id"]: s for s in data.sessions}
         rows: dict[str, tuple[Any, ...]] = {}
         for w in data.workers:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlite_utils
 
+from engine import clock
 from engine.locks.globs import any_overlap
 from engine.store.db import now_iso
 
@@ -46,7 +47,7 @@ def _owner_gone(db: sqlite_utils.Database, row: dict, stale_after: float) -> boo
     ).fetchone()
     if not hb or not hb[0]:
         return False
-    age = datetime.now(UTC) - datetime.fromisoformat(hb[0])
+    age = clock.now_dt() - datetime.fromisoformat(hb[0])
     return age > timedelta(seconds=stale_after)
 
 

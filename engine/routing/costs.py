@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
+
+from engine import clock
 
 PERIODS = ("day", "week", "month")
 GROUPINGS = {
@@ -70,7 +72,7 @@ def period_start(period: str | None, now: datetime | None = None) -> str | None:
         return None
     if period not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}")
-    now = now or datetime.now(UTC)
+    now = now or clock.now_dt()
     start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     if period == "week":
         start -= timedelta(days=start.weekday())

@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import signal
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
+from engine import clock
 from engine.locks import HOST, pid_alive
 from engine.sessions.repo import SessionError, resolve_session
 from engine.sessions.states import ACTIVE_SESSION, SessionStatus, TaskState
@@ -33,7 +34,7 @@ def owner_alive(session: dict[str, Any], heartbeat_timeout: float = 30.0) -> boo
     beat = session.get("owner_heartbeat_at")
     if not beat:
         return False
-    age = (datetime.now(UTC) - datetime.fromisoformat(beat)).total_seconds()
+    age = (clock.now_dt() - datetime.fromisoformat(beat)).total_seconds()
     return age <= heartbeat_timeout
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from engine import clock
 from engine.plan import Plan, PlanError, TaskSpec, load_plan
 from engine.security.masking import redact
 from engine.sessions.states import FINISHED_SESSION, SessionStatus, TaskState
@@ -64,7 +64,7 @@ def create_session(
         except ValueError as exc:
             raise PlanError(plan.path, None, f"agent configuration: {exc}") from None
     session_id = new_session_id()
-    now = time.time()
+    now = clock.now()
     stamp = iso_from_ts(now)  # one moment: the session, its created event, every queued task
     ops: list[tuple[str, tuple[Any, ...]]] = [
         (
@@ -211,7 +211,7 @@ def list_sessions(
 
 def cleanup(store: Store, days: float, *, dry_run: bool = False) -> list[dict[str, Any]]:
     """Finished sessions that ended more than `days` ago, with all their rows."""
-    cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="microseconds")
+    cutoff = (clock.now_dt() - timedelta(days=days)).isoformat(timespec="microseconds")
     marks = ",".join("?" * len(FINISHED_SESSION))
     old = store.query(
         f"SELECT id, name, status, ended_at FROM sessions WHERE status IN ({marks})"

@@ -17,6 +17,8 @@ from pathlib import Path
 import sqlite_utils
 from sqlite_utils import Migrations
 
+from engine import clock
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_S = 10.0
 DEFAULT_DB = Path(".buildrunner") / "br.db"
@@ -28,7 +30,7 @@ class StoreError(Exception):
 
 def now_iso() -> str:
     """ISO-8601 UTC with microseconds: sortable as text, exact enough to order attempts."""
-    return iso_from_ts(time.time())
+    return iso_from_ts(clock.now())
 
 
 #: (whole second, its "YYYY-MM-DDTHH:MM:SS" text): one tuple, swapped whole, so threads never

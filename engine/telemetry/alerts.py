@@ -11,11 +11,11 @@ so a restarted process (or a second one) continues the same episodes instead of 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine import clock
 from engine.store import Batch, Store, iso_from_ts
 from engine.telemetry.collector import level_at_least
 from engine.telemetry.events import Event, EventType, Level
@@ -143,7 +143,7 @@ class AlertMonitor:
     def evaluate(self, now: float | None = None) -> list[Event]:
         """Probe every threshold, apply hysteresis, record transitions; returns their events."""
         with self._lock:
-            now = time.time() if now is None else now
+            now = clock.now() if now is None else now
             db = self.store.reader
             open_levels = {r["key"]: Level(r["level"]) for r in _open(db)}
             transitions: list[Transition] = []

@@ -7,10 +7,11 @@ can cope with old rows after the payloads evolve.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from engine import clock
 
 SCHEMA_VERSION = 1
 
@@ -81,7 +82,7 @@ class Event:
     worker_id: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     level: Level | None = None
-    ts: float = field(default_factory=time.time)
+    ts: float = field(default_factory=clock.now)
 
     def __post_init__(self) -> None:
         if self.level is None:
@@ -97,5 +98,5 @@ class OutputLine:
     attempt: int
     stream: str  # "stdout" | "stderr"
     line: str
-    ts: float = field(default_factory=time.time)
+    ts: float = field(default_factory=clock.now)
     seq: int = 0  # assigned by the writer, per task, increasing

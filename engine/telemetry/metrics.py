@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
+from engine.store.db import now_iso
 from engine.telemetry.events import EventType
 
 
@@ -273,11 +274,11 @@ def worker_utilization(
         db,
         "SELECT s.id AS session_id, s.status, count(w.id) AS workers,"
         " coalesce(sum(w.busy_s), 0) AS busy_s,"
-        " (julianday(coalesce(s.ended_at, strftime('%Y-%m-%dT%H:%M:%f', 'now')))"
+        " (julianday(coalesce(s.ended_at, ?))"
         " - julianday(s.started_at)) * 86400.0 AS wall_s"
         " FROM sessions s LEFT JOIN workers w ON w.session_id = s.id"
         f" WHERE s.started_at IS NOT NULL{where} GROUP BY s.id ORDER BY s.created_at DESC",
-        params,
+        [now_iso(), *params],
     )
     for r in found:
         avail = (r["wall_s"] or 0) * (r["workers"] or 0)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from engine.store.db import now_iso
 from engine.telemetry.metrics import (
     TASK_FINAL,
     Queryable,
@@ -59,8 +60,8 @@ def cost_per_hour_usd(db: Queryable, since: str) -> list[Sample]:
     r = rows(
         db,
         "SELECT count(*) AS n, coalesce(sum(cost_usd), 0) AS usd,"
-        " (julianday('now') - julianday(?)) * 24.0 AS hours FROM agent_calls WHERE ts >= ?",
-        [since, since],
+        " (julianday(?) - julianday(?)) * 24.0 AS hours FROM agent_calls WHERE ts >= ?",
+        [now_iso(), since, since],
     )[0]
     hours = max(r["hours"] or 0.0, 1 / 60)
     return [Sample("", r["usd"] / hours, r["n"])]

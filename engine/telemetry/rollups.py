@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
+from engine import clock
 from engine.store import Store
 from engine.telemetry.metrics import PERCENTILES, Queryable, rows
 
@@ -89,7 +90,7 @@ def rollup_in(db: sqlite_utils.Database, now: datetime | None = None) -> int:
     """Roll up every bucket that closed since the last run, inside the caller's transaction.
     Only closed buckets are written, each once, so the cost follows new data, not history;
     the open buckets are read from raw events (which are never pruned that recently)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now_dt()
     frozen = _meta(db, "pruned_before") or ""
     written = 0
     for period in PERIODS:
@@ -121,7 +122,7 @@ def week_start(ts: datetime) -> datetime:
 def prune(store: Store, older_than_s: float, *, now: datetime | None = None) -> dict[str, Any]:
     """Roll up, then delete raw events older than `older_than_s`, cut at a week start that
     is already rolled up, so every deleted event is in an hour, a day and a week rollup."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now_dt()
     cutoff = min(
         bucket_start("week", now - timedelta(seconds=older_than_s)),
         bucket_start("week", now - timedelta(seconds=GRACE_S)),

@@ -7,8 +7,8 @@ lower bound on that text, so it converts here once instead of in each query.
 from __future__ import annotations
 
 import re
-import time
 
+from engine import clock
 from engine.store.db import iso_from_ts
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -29,4 +29,4 @@ def parse_duration(text: str | float | int) -> float:
 
 def since_iso(seconds: float, now: float | None = None) -> str:
     """The ISO stamp `seconds` before `now` (default: the current time)."""
-    return iso_from_ts((time.time() if now is None else now) - seconds)
+    return iso_from_ts((clock.now() if now is None else now) - seconds)
