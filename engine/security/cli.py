@@ -90,10 +90,10 @@ def _scan_parser():
 
 
 def _has_staged(root: Path) -> bool:
-    from engine.security.sources import GitError, _git
+    from engine.security.sources import GitError, run_git
 
     try:
-        return bool(_git(["diff", "--cached", "--name-only", "-z"], root).strip())
+        return bool(run_git(["diff", "--cached", "--name-only", "-z"], root).strip())
     except GitError:  # a `.git` that git doesn't accept: scan the directory instead
         return False
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from functools import cache
 
 from engine.security.entropy import looks_random, shannon
+from engine.security.keywords import KeywordFinder
 
 # After the keyword: the rest of the identifier, a separator zone, an opening quote or bracket.
 _TAIL = re.compile(
@@ -28,13 +29,11 @@ _TRAIL = ".,;:\\/"
 
 
 @cache
-def _keyword_finder(keywords: tuple[str, ...]):
-    # the scanner's keyword passes (rules._KeywordFinder): one literal-anchored pass per rare
-    # anchor character (`k`, `w`, `c`, `u`, ...) with the rest checked by lookarounds, instead
-    # of a trie regex that stops at every `a`, `s`, `t`, `p`, `c` of the text
-    from engine.security.rules import _KeywordFinder
-
-    return _KeywordFinder(list(keywords), float("inf"))
+def _keyword_finder(keywords: tuple[str, ...]) -> KeywordFinder:
+    # the scanner's keyword passes: one literal-anchored pass per rare anchor character (`k`,
+    # `w`, `c`, `u`, ...) with the rest checked by lookarounds, instead of a trie regex that
+    # stops at every `a`, `s`, `t`, `p`, `c` of the text
+    return KeywordFinder(list(keywords), float("inf"))
 
 
 def keyword_hits(lowered: str, keywords: tuple[str, ...]) -> list[tuple[int, int]]:

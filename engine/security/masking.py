@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import re
 
-_KEEP = 4
-_MIN_FOR_PARTIAL = 16
+from engine.security.hiding import mask
+from engine.security.keywords import trie_branches
+from engine.security.rules import REDACT_SKIP, default_rules
+from engine.security.secrets import secret_spans
 
-
-def mask(value: str) -> str:
-    """First and last 4 characters for long values; short ones are hidden completely."""
-    if len(value) < _MIN_FOR_PARTIAL:
-        return "*" * max(len(value), 4)
-    return f"{value[:_KEEP]}{'*' * min(len(value) - 2 * _KEEP, 12)}{value[-_KEEP:]}"
-
+__all__ = ["mask", "redact"]
 
 _MIN_SECRET = 8  # no rule reports a shorter value
 _prefilter: re.Pattern[str] | None = None
@@ -26,32 +22,6 @@ _prefilter: re.Pattern[str] | None = None
 # shape their rule needs instead (lower-cased text). Each shape starts with a literal character,
 # as every other branch of the prefilter does (see `_build_prefilter`).
 _SHORT_KEYWORDS = {"sk": r"sk[0-9a-f]{32}", "-u": r"-(?<=\s-)u\s"}
-
-
-def _trie_branches(words: set[str]) -> list[str]:
-    """The branches of a trie regex for many literals, one per first character."""
-    tree: dict[str, dict] = {}
-    for word in words:
-        node = tree
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: dict[str, dict]) -> str:
-        ends = "" in node
-        alts = [re.escape(ch) + emit(sub) for ch, sub in sorted(node.items()) if ch]
-        if not alts:
-            return ""
-        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-        return f"(?:{body})?" if ends else body
-
-    return [re.escape(ch) + emit(sub) for ch, sub in sorted(tree.items()) if ch]
-
-
-def _trie(words: set[str]) -> str:
-    """One regex for many literals, shaped as a trie so each position tries one branch."""
-    branches = _trie_branches(words)
-    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
 
 def _build_prefilter() -> re.Pattern[str]:
@@ -62,8 +32,6 @@ def _build_prefilter() -> re.Pattern[str]:
     spaces, most punctuation) - twice as fast as the same trie inside one group.
     """
     global _prefilter
-    from engine.security.rules import REDACT_SKIP, default_rules
-
     rules = default_rules()
     words = set(rules.generic_keywords)
     extra: set[str] = set()
@@ -76,7 +44,7 @@ def _build_prefilter() -> re.Pattern[str]:
                     words.add(k)
     # keep only the shortest keyword of any that contains another: the prefilter asks "any?"
     minimal = {w for w in words if not any(o != w and o in w for o in words)}
-    _prefilter = re.compile("|".join([*_trie_branches(minimal), *sorted(extra)]))
+    _prefilter = re.compile("|".join([*trie_branches(minimal), *sorted(extra)]))
     return _prefilter
 
 
@@ -111,9 +79,6 @@ def redact(text: str) -> str:
 def _redact(text: str) -> str:
     if (_prefilter or _build_prefilter()).search(text.lower()) is None:
         return text
-    from engine.security.rules import default_rules
-    from engine.security.secrets import secret_spans
-
     spans = secret_spans(text, default_rules())
     if not spans:
         return text

@@ -16,8 +16,10 @@ from engine.security.config import ScanConfig
 from engine.security.finding import Finding
 from engine.security.secrets import lowered, scan_secrets
 from engine.security.sources import (
+    GitError,
     added_lines,
     decode,
+    excluded,
     iter_files,
     repo_root,
     skip_name,
@@ -257,8 +259,6 @@ def scan_paths(
 
 
 def _require_repo(repo: Path | str | None) -> Path:
-    from engine.security.sources import GitError
-
     root = repo_root(repo or ".")
     if root is None:
         raise GitError(f"not a git repository: {Path(repo or '.').resolve()}")
@@ -271,11 +271,9 @@ def scan_staged(
     """Scan what is about to be committed: the index contents, not the working tree."""
     root = _require_repo(repo)
     config = config or ScanConfig(root=root)
-    from engine.security.sources import _excluded
-
     findings: list[Finding] = []
     for rel, data in staged_files(root):
-        if _excluded(rel, config.exclude):
+        if excluded(rel, config.exclude):
             continue
         text = decode(data, rel, config.max_file_size)
         if text is not None:
@@ -289,11 +287,9 @@ def scan_diff(
     """Findings on lines added in the working tree since `rev` (whole files parsed for context)."""
     root = _require_repo(repo)
     config = config or ScanConfig(root=root)
-    from engine.security.sources import _excluded
-
     findings: list[Finding] = []
     for rel, lines in added_lines(root, rev).items():
-        if skip_name(rel.rsplit("/", 1)[-1]) or _excluded(rel, config.exclude):
+        if skip_name(rel.rsplit("/", 1)[-1]) or excluded(rel, config.exclude):
             continue
         try:
             data = (root / rel).read_bytes()

@@ -13,7 +13,7 @@ from engine.security.generic import (
     find_keyword_values,
     looks_like_name,
 )
-from engine.security.masking import mask
+from engine.security.hiding import mask
 from engine.security.rules import REDACT_SKIP, TOKEN_RUN, Rule, RuleSet
 
 _WEAK_PASSWORDS = frozenset(

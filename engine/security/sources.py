@@ -117,7 +117,7 @@ class GitError(RuntimeError):
     """git is missing or refused (not a repository, unknown revision)."""
 
 
-def _git(args: list[str], cwd: Path, data: bytes | None = None) -> bytes:
+def run_git(args: list[str], cwd: Path, data: bytes | None = None) -> bytes:
     try:
         done = subprocess.run(["git", *args], cwd=cwd, input=data, capture_output=True, check=False)
     except FileNotFoundError as exc:
@@ -160,7 +160,7 @@ def repo_root(cwd: Path | str = ".", *, quick: bool = True) -> Path | None:
     if found is not None:  # a hook pays ~3 ms per git process: ask git only when unsure
         return found
     try:
-        out = _git(["rev-parse", "--show-toplevel"], Path(cwd))
+        out = run_git(["rev-parse", "--show-toplevel"], Path(cwd))
     except GitError:
         return None
     return Path(out.decode().strip())
@@ -190,7 +190,7 @@ def decode(data: bytes, name: str, max_size: int) -> str | None:
     return text
 
 
-def _excluded(rel: str, patterns: Iterable[str]) -> bool:
+def excluded(rel: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(Path(rel).name, p) for p in patterns)
 
 
@@ -206,10 +206,10 @@ def _gitignore(root: Path) -> list[str]:
 def _walk(top: Path, ignore: list[str]) -> Iterator[Path]:
     for dirpath, dirnames, filenames in os.walk(top):
         dirnames[:] = [
-            d for d in dirnames if d not in SKIP_DIRS and not (ignore and _excluded(d, ignore))
+            d for d in dirnames if d not in SKIP_DIRS and not (ignore and excluded(d, ignore))
         ]
         for name in filenames:
-            if not skip_name(name) and not (ignore and _excluded(name, ignore)):
+            if not skip_name(name) and not (ignore and excluded(name, ignore)):
                 yield Path(dirpath, name)
 
 
@@ -219,36 +219,36 @@ def iter_files(paths: Iterable[str | Path], exclude: Iterable[str] = ()) -> Iter
     for raw in paths:
         path = Path(raw)
         if path.is_file():
-            if not skip_name(path.name) and not _excluded(str(path), exclude):
+            if not skip_name(path.name) and not excluded(str(path), exclude):
                 yield path
             continue
         if not path.is_dir():
             raise FileNotFoundError(f"no such file or directory: {raw}")
         root = repo_root(path, quick=False)
         if root is not None:
-            out = _git(["ls-files", "-z", "-c", "-o", "--exclude-standard", "--", "."], path)
+            out = run_git(["ls-files", "-z", "-c", "-o", "--exclude-standard", "--", "."], path)
             for rel in out.decode("utf-8", "surrogateescape").split("\0"):
                 if rel and not skip_name(rel.rsplit("/", 1)[-1]):
                     if any(part in SKIP_DIRS for part in rel.split("/")[:-1]):
                         continue
                     candidate = path / rel
-                    if not _excluded(rel, exclude) and candidate.is_file():
+                    if not excluded(rel, exclude) and candidate.is_file():
                         yield candidate
         else:
             for candidate in _walk(path, _gitignore(path)):
-                if not _excluded(str(candidate.relative_to(path)), exclude):
+                if not excluded(str(candidate.relative_to(path)), exclude):
                     yield candidate
 
 
 def staged_files(repo: Path) -> list[tuple[str, bytes]]:
     """(path, content) of every added/copied/modified file as it stands in the index."""
-    names = _git(["diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"], repo)
+    names = run_git(["diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"], repo)
     paths = [p for p in names.decode("utf-8", "surrogateescape").split("\0") if p]
     paths = [p for p in paths if not skip_name(p.rsplit("/", 1)[-1])]
     if not paths:
         return []
     query = "".join(f":{p}\n" for p in paths).encode("utf-8", "surrogateescape")
-    blob = _git(["cat-file", "--batch"], repo, query)
+    blob = run_git(["cat-file", "--batch"], repo, query)
     out: list[tuple[str, bytes]] = []
     pos = 0
     for p in paths:
@@ -266,7 +266,7 @@ def staged_files(repo: Path) -> list[tuple[str, bytes]]:
 
 def added_lines(repo: Path, rev: str) -> dict[str, set[int]]:
     """Per file, the 1-based line numbers added in the work tree since `rev`."""
-    out = _git(["diff", "-U0", "--no-color", "--no-ext-diff", rev, "--"], repo)
+    out = run_git(["diff", "-U0", "--no-color", "--no-ext-diff", rev, "--"], repo)
     result: dict[str, set[int]] = {}
     current: set[int] | None = None
     for raw in out.decode("utf-8", "surrogateescape").splitlines():
