@@ -12,15 +12,12 @@ import re
 from functools import cache
 from pathlib import Path
 
+from engine.security.checksums import CHECKS
 from engine.security.keywords import KeywordFinder
 
 _RULES_FILE = Path(__file__).with_name("rules.toml")
 _VALIDATORS = ("none", "random", "password", "token")
 TOKEN_RUN = "token-run"
-#: Shape-only detectors stay out of redaction: they need a file's context to be sure, and a
-#: masked build log line that wasn't a secret costs the user the information they looked for.
-#: (Here, not in `secrets`: the masking prefilter needs it without loading the detectors.)
-REDACT_SKIP = frozenset({"prefixed-token"})
 
 
 class RuleError(ValueError):
@@ -33,6 +30,7 @@ class Rule:
     __slots__ = (
         "_compiled",
         "anchor",
+        "checksum",
         "description",
         "group",
         "id",
@@ -60,6 +58,7 @@ class Rule:
         anchor: tuple[str, ...] = (),
         window: tuple[int, int] = (0, 0),
         keywords_in: str = "text",
+        checksum: str = "",
     ) -> None:
         self.id = id
         self.description = description
@@ -80,6 +79,9 @@ class Rule:
         # (`[A-Za-z0-9+/=_\-.~]`) that also holds 12+ `[A-Za-z0-9+/]` in a row, so the keywords
         # are only looked for in those runs (a small part of most files).
         self.keywords_in = keywords_in
+        # A checksum the provider builds into its tokens (`checksums.CHECKS`): a value that
+        # passes it is reported whatever the placeholder filters say.
+        self.checksum = checksum
         self._compiled: re.Pattern[str] | None = None
 
     def __repr__(self) -> str:
@@ -119,11 +121,14 @@ def _rule_from(data: dict[str, object]) -> Rule:
             anchor=_anchors(data.get("anchor", ())),
             window=_window(data),
             keywords_in=str(data.get("keywords_in", "text")),
+            checksum=str(data.get("checksum", "")),
         )
     except KeyError as exc:
         raise RuleError(f"rule {data.get('id', '?')}: missing field {exc}") from exc
     if rule.keywords_in not in ("text", TOKEN_RUN):
         raise RuleError(f"rule {rule.id}: keywords_in must be 'text' or '{TOKEN_RUN}'")
+    if rule.checksum and rule.checksum not in CHECKS:
+        raise RuleError(f"rule {rule.id}: checksum must be one of {', '.join(CHECKS)}")
     if rule.validate not in _VALIDATORS:
         raise RuleError(f"rule {rule.id}: validate must be one of {', '.join(_VALIDATORS)}")
     return rule
