@@ -24,6 +24,7 @@ _TAIL = re.compile(
     r"""(?:[\[({][ \t]{0,3})?\\?["'`]?[ \t]{0,3})"""
     r"""(?P<val>[^\s"'`<>{}\[\]();,|][^\s"'`<>{}\[();,|]{7,1499})"""
 )
+_ASSIGNED = re.compile(r"[A-Za-z_][\w.\-]{0,60}?(?::=|=>|[=:])(?!/)(?=.{8})")
 _STRONG_SEP = re.compile(r"[:=>,]|\s-\s|\sis\s")
 _TRAIL = ".,;:\\/"
 
@@ -56,10 +57,15 @@ def find_keyword_values(
         if m is None:
             continue
         value = m.group("val").rstrip(_TRAIL)
+        start = m.start("val")
         last_end = m.end()  # keywords inside a value already read are not read again: linear
         strong = _STRONG_SEP.search(m.group("sep")) is not None
+        inner = _ASSIGNED.match(value)
+        if inner is not None:  # `token = 'PERCY_TOKEN=84f2...'`: the value is what NAME= holds
+            start += inner.end()
+            value = value[inner.end() :]
+            strong = True
         if looks_random(value, 8 if strong else 16) and not looks_like_name(value):
-            start = m.start("val")
             yield start, start + len(value), value
 
 

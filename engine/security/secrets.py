@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from engine.security.checksums import CHECKS
-from engine.security.entropy import is_placeholder, looks_random
+from engine.security.entropy import is_placeholder, is_stand_in, looks_random
 from engine.security.finding import Finding, fingerprint
 from engine.security.generic import (
     TokenRuns,
@@ -49,10 +49,13 @@ _CONTEXT_FREE = Rule(
 )
 
 
+_SINGLE_TOKEN = re.compile(r"[\w\-.+/=~:]+")
+
+
 def _valid(rule: Rule, value: str) -> bool:
     """Per-rule vetting of a captured value: the regex finds shapes, this removes stand-ins."""
-    if rule.validate == "none":
-        return len(value) >= 1
+    if rule.validate == "none":  # the regex is the format; a single token may still be a stand-in
+        return len(value) >= 1 and not (_SINGLE_TOKEN.fullmatch(value) and is_stand_in(value))
     if rule.validate == "random":
         return looks_random(value, rule.min_len)
     if rule.validate == "password":
