@@ -1,4 +1,4 @@
-"""br:allow-file -- Secrets that span lines, or hide glued to other text, are masked in a stream too.
+"""br:allow-file -- Secrets that span lines, or are glued to other text, are masked in a stream.
 
 A task that prints a PEM private key used to have every body line stored as is: masking went line by
 line, and a body line on its own is plain base64 (issue 15, item 4). Keys and tokens are generated
