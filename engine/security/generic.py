@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from functools import cache
 
 from engine.security.entropy import looks_random, shannon
+from engine.security.keywords import KeywordFinder
 
 # After the keyword: the rest of the identifier, a separator zone, an opening quote or bracket.
 _TAIL = re.compile(
@@ -23,18 +24,17 @@ _TAIL = re.compile(
     r"""(?:[\[({][ \t]{0,3})?\\?["'`]?[ \t]{0,3})"""
     r"""(?P<val>[^\s"'`<>{}\[\]();,|][^\s"'`<>{}\[();,|]{7,1499})"""
 )
+_ASSIGNED = re.compile(r"[A-Za-z_][\w.\-]{0,60}?(?::=|=>|[=:])(?!/)(?=.{8})")
 _STRONG_SEP = re.compile(r"[:=>,]|\s-\s|\sis\s")
 _TRAIL = ".,;:\\/"
 
 
 @cache
-def _keyword_finder(keywords: tuple[str, ...]):
-    # the scanner's keyword passes (rules._KeywordFinder): one literal-anchored pass per rare
-    # anchor character (`k`, `w`, `c`, `u`, ...) with the rest checked by lookarounds, instead
-    # of a trie regex that stops at every `a`, `s`, `t`, `p`, `c` of the text
-    from engine.security.rules import _KeywordFinder
-
-    return _KeywordFinder(list(keywords), float("inf"))
+def _keyword_finder(keywords: tuple[str, ...]) -> KeywordFinder:
+    # the scanner's keyword passes: one literal-anchored pass per rare anchor character (`k`,
+    # `w`, `c`, `u`, ...) with the rest checked by lookarounds, instead of a trie regex that
+    # stops at every `a`, `s`, `t`, `p`, `c` of the text
+    return KeywordFinder(list(keywords), float("inf"))
 
 
 def keyword_hits(lowered: str, keywords: tuple[str, ...]) -> list[tuple[int, int]]:
@@ -57,10 +57,15 @@ def find_keyword_values(
         if m is None:
             continue
         value = m.group("val").rstrip(_TRAIL)
+        start = m.start("val")
         last_end = m.end()  # keywords inside a value already read are not read again: linear
         strong = _STRONG_SEP.search(m.group("sep")) is not None
+        inner = _ASSIGNED.match(value)
+        if inner is not None:  # `token = 'PERCY_TOKEN=84f2...'`: the value is what NAME= holds
+            start += inner.end()
+            value = value[inner.end() :]
+            strong = True
         if looks_random(value, 8 if strong else 16) and not looks_like_name(value):
-            start = m.start("val")
             yield start, start + len(value), value
 
 
