@@ -30,11 +30,63 @@ LEVELS: tuple[str, ...] = ("simple", "moderate", "complex", "critical")
 MAX_TEXT = 100_000  # longer texts are cut: the score saturates long before
 # Words that count in the score but explain nothing when shown as a reason.
 _QUIET = frozenset(
-    (
-        "the and for with that this from are was were has have had not but you your its it's our "
-        "can will would should could when then than there their them they what which who how why "
-        "into onto out about also just only some any all one two use used using get set see"
-    ).split()
+    [
+        "the",
+        "and",
+        "for",
+        "with",
+        "that",
+        "this",
+        "from",
+        "are",
+        "was",
+        "were",
+        "has",
+        "have",
+        "had",
+        "not",
+        "but",
+        "you",
+        "your",
+        "its",
+        "it's",
+        "our",
+        "can",
+        "will",
+        "would",
+        "should",
+        "could",
+        "when",
+        "then",
+        "than",
+        "there",
+        "their",
+        "them",
+        "they",
+        "what",
+        "which",
+        "who",
+        "how",
+        "why",
+        "into",
+        "onto",
+        "out",
+        "about",
+        "also",
+        "just",
+        "only",
+        "some",
+        "any",
+        "all",
+        "one",
+        "two",
+        "use",
+        "used",
+        "using",
+        "get",
+        "set",
+        "see",
+    ]
 )
 
 
