@@ -221,3 +221,31 @@ def is_probe(
             continue
         since = 0 if a.tier == shift.from_tier else since + 1
     return since >= policy.probe_every - 1
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingNotes:
+    """What the Costs screen shows about routing that moved: levels routed up, and the latest
+    attempts that were escalated or shifted, each with its recorded reason."""
+
+    shifts: list[LevelShift]
+    moves: list[dict[str, Any]]  # ts, session_id, task_id, attempt, model, reason
+
+
+_MOVES_SQL = """
+    SELECT ts, session_id, task_id, attempt, model, routing_reason AS reason FROM agent_calls
+    WHERE call_no = 1 AND ts >= ?
+      AND (routing_reason LIKE '%escalated:%' OR routing_reason LIKE '%level shift:%')
+    ORDER BY id DESC LIMIT ?
+"""
+
+
+def routing_notes(
+    db: Queryable, *, now: datetime, policy: Policy = DEFAULT_POLICY, limit: int = 5
+) -> RoutingNotes:
+    attempts = load_attempts(db, now=now, policy=policy)
+    if not attempts:
+        return RoutingNotes([], [])
+    since = (now - timedelta(days=policy.max_age_days)).isoformat(timespec="microseconds")
+    moves = [dict(r) for r in db.query(_MOVES_SQL, [since, limit])]
+    return RoutingNotes(list(level_shifts(attempts, policy).values()), moves)
