@@ -135,25 +135,27 @@ def keyed_as_id(text: str, start: int) -> bool:
 
 
 def _strictly_random(value: str) -> bool:
-    """Without a keyword the value alone must convince: long, mixed, very high entropy."""
-    if not looks_random(value, 16, allow_uuid=False):
+    """Without a keyword the value alone must convince: long, mixed, very high entropy.
+
+    Every test must pass; the cheap ones (C-speed scans of the value) run first, so most
+    candidates on a line with a long run are dropped before the per-character loops of
+    `looks_random` (`redact` runs this on every line holding 12+ alphanumerics in a row)."""
+    if len(value) < 16 or not any(c.isdigit() for c in value) or _HASHISH.fullmatch(value):
         return False
-    if _HASHISH.fullmatch(value) or not any(c.isdigit() for c in value):
-        return False
-    if looks_like_name(value) or reads_as_name(value):
-        return False  # `rust_openssl.x25519.X25519PublicKey`, `cspc850multilingual`
-    if is_hex_constant(value) or is_alphabet(value) or is_data_blob(value):
-        return False  # a digest or curve constant, a charset, an embedded image or font
-    if _VERSION_START.match(value):
-        return False  # `5.10.81-android12-9-00001-geba40aecb3b7`: a build or kernel version
-    segments = _SEGMENTS.split(value)
-    longest = max(segments, key=len)
+    longest = max(_SEGMENTS.split(value), key=len)
     if len(longest) < 12 or not any(c.isdigit() for c in longest):
         return False  # `name-with-words==1.2.0`: generated values have one long random run
-    letters = sum(c.isalpha() for c in value)
-    if letters < len(value) // 3:
+    if sum(c.isalpha() for c in value) < len(value) // 3:
         return False
-    return shannon(value) >= (3.3 if len(value) < 20 else 3.6)
+    if shannon(value) < (3.3 if len(value) < 20 else 3.6):
+        return False
+    if _VERSION_START.match(value):
+        return False  # `5.10.81-android12-9-00001-geba40aecb3b7`: a build or kernel version
+    if is_hex_constant(value) or is_alphabet(value) or is_data_blob(value):
+        return False  # a digest or curve constant, a charset, an embedded image or font
+    if looks_like_name(value) or reads_as_name(value):
+        return False  # `rust_openssl.x25519.X25519PublicKey`, `cspc850multilingual`
+    return looks_random(value, 16, allow_uuid=False)
 
 
 # Token runs, found once per text and shared by the shape detectors (this one and the rules with
