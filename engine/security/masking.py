@@ -98,9 +98,8 @@ def _may_hold_secret(text: str) -> bool:
     long names in source code (`SubjectPublicKeyInfo`) skip the detectors."""
     if (_prefilter or _build_prefilter()).search(text.lower()) is not None:
         return True
-    return (
-        _DIGIT.search(text) is not None
-        and _RUN in text.encode("ascii", "replace").translate(_RUN_VIEW)
+    return _DIGIT.search(text) is not None and _RUN in text.encode("ascii", "replace").translate(
+        _RUN_VIEW
     )
 
 
