@@ -16,7 +16,9 @@ exported with `git archive` and run by the same interpreter.
 from __future__ import annotations
 
 import argparse
+import binascii
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -38,35 +40,29 @@ STRUCTURAL = {
     "google-service-account",
 }  # fmt: skip
 
-# Runs inside the tool's own interpreter with PYTHONPATH at the code under test.
+# Runs inside the tool's own interpreter with PYTHONPATH at the code under test. `generic`: every
+# provider rule off (only the STRUCTURAL rules and the generic detectors), i.e. every provider
+# scanned as one the scanner has never seen.
 _SNIPPET = r"""
 import json, sys
 from pathlib import Path
 from engine.security import scan_paths
 from engine.security.config import ScanConfig
 from engine.security.rules import default_rules
-mode, target, out = sys.argv[1], sys.argv[2], sys.argv[3]
-cfg = ScanConfig(sqli=False)
-if mode == "tree":
-    found = [(str(Path.cwd() / f.path), f.line) for f in scan_paths([target], cfg, baseline=False)]
-    Path(out).write_text(json.dumps(found))
-else:  # cases with a rule list to switch off each: [(text, filename, [rule ids])]
-    from engine.security import scan_text
-    ids = [r.id for r in default_rules().rules]
-    res = []
-    for text, name, off in json.loads(Path(target).read_text()):
-        off = [i for i in ids if i not in set(off)] if off == ["*providers*"] else off
-        c = ScanConfig(sqli=False, disable=[i for i in off if i in ids])
-        res.append(sorted({f.line for f in scan_text(text, name, c)}))
-    Path(out).write_text(json.dumps(res))
+target, out, generic = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+off = [r.id for r in default_rules().rules if r.id not in generic] if generic else []
+cfg = ScanConfig(sqli=False, disable=off)
+found = [(str(Path.cwd() / f.path), f.line) for f in scan_paths([target], cfg, baseline=False)]
+Path(out).write_text(json.dumps(found))
 """
 
 
-def _br(code: Path, mode: str, target: Path, tmp: Path) -> object:
+def _br(code: Path, target: Path, tmp: Path, generic: bool = False) -> list:
     out = tmp / f"out-{os.getpid()}-{time.monotonic_ns()}.json"
     env = {**os.environ, "PYTHONPATH": str(code)}
+    keep = json.dumps(sorted(STRUCTURAL) if generic else [])
     subprocess.run(
-        [sys.executable, "-c", _SNIPPET, mode, str(target), str(out)],
+        [sys.executable, "-c", _SNIPPET, str(target), str(out), keep],
         env=env, cwd=tmp, check=True, capture_output=True,
     )  # fmt: skip
     return json.loads(out.read_text())
@@ -105,36 +101,79 @@ def credsweeper(tree: Path, tmp: Path) -> list:
     return out
 
 
-def clean_tree(dest: Path, megabytes: float) -> int:
-    """Source and docs of the stdlib (no tests) and of site-packages, up to `megabytes`."""
+_CLEAN_EXT = {".py", ".md", ".rst", ".txt", ".toml", ".json", ".cfg", ".ini", ".yaml", ".yml"}
+# Packages that hold secret-shaped test data on purpose (scanners' own fixtures and rule files).
+_FIXTURE_PACKAGES = {"detect_secrets", "credsweeper", "bandit", "pip", "setuptools"}
+_SKIP_DIRS = {"test", "tests", "SelfTest", "idlelib", "site-packages", "__pycache__", "lib2to3"}
+
+
+def packages() -> list[tuple[str, Path, list[Path]]]:
+    """(name, base, files) for each top-level module or package of the stdlib (no tests) and of
+    site-packages, scanner packages left out (their fixtures are secrets on purpose)."""
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    skip = {"test", "tests", "SelfTest", "idlelib", "site-packages", "__pycache__", "lib2to3"}
-    sources = [stdlib, *[Path(p) for p in sys.path if p.endswith("site-packages")]]
+    bases = [stdlib, *[Path(p) for p in sys.path if p.endswith("site-packages")]]
+    out = []
+    for base in bases:
+        for top in sorted(base.iterdir()):
+            name = top.name.split(".")[0].split("-")[0]
+            if (
+                top.name in _SKIP_DIRS
+                or name in _FIXTURE_PACKAGES
+                or top.name.endswith(".dist-info")
+            ):
+                continue
+            files = [top] if top.is_file() else sorted(top.rglob("*"))
+            files = [
+                f for f in files
+                if f.is_file() and f.suffix in _CLEAN_EXT and f.stat().st_size <= 500_000
+                and not set(f.relative_to(base).parts) & _SKIP_DIRS
+            ]  # fmt: skip
+            if files:
+                out.append((f"{base.name}/{top.name}", base, files))
+    return out
+
+
+def half_of(package: str) -> str:
+    """`A` (used while choosing rules) or `B` (held out), by a hash of the package's name."""
+    return "AB"[binascii.crc32(package.encode()) % 2]
+
+
+def clean_tree(dest: Path, megabytes: float, half: str = "AB") -> int:
+    """Copy whole packages of the given half(s), in hash order, until `megabytes`."""
     budget, total = int(megabytes * 1e6), 0
-    for base in sources:
-        for path in sorted(base.rglob("*")):
-            rel = path.relative_to(base)
-            if set(rel.parts) & skip or not path.is_file() or path.suffix not in {
-                ".py", ".md", ".rst", ".txt", ".toml", ".json", ".cfg", ".ini", ".yaml", ".yml"
-            }:  # fmt: skip
-                continue
-            size = path.stat().st_size
-            if size > 500_000:
-                continue
-            target = dest / base.name / rel
+    chosen = [p for p in packages() if half_of(p[0]) in half]
+    chosen.sort(key=lambda p: binascii.crc32(p[0].encode()))
+    for _, base, files in chosen:
+        for path in files:
+            target = dest / base.name / path.relative_to(base)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
-            total += size
-            if total >= budget:
-                return total
+            total += path.stat().st_size
+        if total >= budget:
+            break
     return total
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion k/n."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    mid = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, mid - half), min(1.0, mid + half)
+
+
+def interval(k: int, n: int) -> str:
+    lo, hi = wilson(k, n)
+    return f"[{lo:.3f}, {hi:.3f}]"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--before", default="e1029bf")
-    ap.add_argument("--clean-mb", type=float, default=20.0)
-    ap.add_argument("--baseline-clean-mb", type=float, default=3.0)
+    ap.add_argument("--clean-mb", type=float, default=10.0, help="per half of the clean corpus")
+    ap.add_argument("--baseline-clean-mb", type=float, default=1.5, help="per half, for the others")
     ap.add_argument("--no-baselines", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp_s:
@@ -150,45 +189,46 @@ def main() -> int:
             "dev": [json.loads(x) for x in DEFAULT_SET.read_text().splitlines() if x],
             "own": secrets_corpus.cases(),
         }
-        print(f"{'set':6} {'tool':16} {'recall':>7} {'FPR':>7} {'LPO recall':>10}  tp/fn/fp/tn")
+        print("recall and FPR with 95 % Wilson intervals; 'generic' = every provider rule off")
+        print(f"{'set':4} {'tool':23} {'recall':>6} {'interval':16} {'FPR':>6} {'interval':16}"
+              "  tp/fn/fp/tn")  # fmt: skip
         for name, cases in sets.items():
             tree = tmp / name
             write_cases(cases, tree)
-            results = {t: by_case(_br(c, "tree", tree, tmp), tree) for t, c in codes.items()}
+            results = {}
+            for tool, code in codes.items():
+                results[tool] = by_case(_br(code, tree, tmp), tree)
+                results[tool + ", generic"] = by_case(_br(code, tree, tmp, generic=True), tree)
             if not args.no_baselines:
                 results["detect-secrets"] = by_case(detect_secrets(tree), tree)
                 results["CredSweeper"] = by_case(credsweeper(tree, tmp), tree)
             for tool, hits in results.items():
                 s = score(cases, hits)
-                lpo = ""
-                if tool in codes:  # each positive with its provider's rule(s) off
-                    pos = [c for c in cases if c["label"]]
-                    off = [[c["rule"]] if name == "own" else ["*providers*"] for c in pos]
-                    spec = tmp / "lpo.json"
-                    spec.write_text(
-                        json.dumps(
-                            [[c["text"], c["filename"], o] for c, o in zip(pos, off, strict=True)]
-                        )
-                    )
-                    lines = _br(codes[tool], "cases", spec, tmp)
-                    lpo = f"{sum(bool(x) for x in lines) / len(pos):10.3f}"  # type: ignore[arg-type]
-                counts = f"{s['tp']}/{s['fn']}/{s['fp']}/{s['tn']}"
-                print(f"{name:6} {tool:16} {s['recall']:7.3f} {s['fpr']:7.3f} {lpo:>10}  {counts}")
-        clean = tmp / "clean"
-        mb = clean_tree(clean, args.clean_mb) / 1e6
-        print(f"clean code: {mb:.1f} MB (stdlib without tests, site-packages); findings per MB")
-        for tool, code in codes.items():
-            n = len(_br(code, "tree", clean, tmp))  # type: ignore[arg-type]
-            print(f"  {tool:16} {n:6d} findings  {n / mb:7.2f} per MB")
-        if not args.no_baselines:
-            small = tmp / "clean-small"
-            smb = clean_tree(small, args.baseline_clean_mb) / 1e6
-            for tool, fn in (("detect-secrets", detect_secrets), ("CredSweeper", None)):
-                n = len(fn(small) if fn else credsweeper(small, tmp))
-                print(f"  {tool:16} {n:6d} findings  {n / smb:7.2f} per MB (first {smb:.1f} MB)")
+                pos, neg = s["tp"] + s["fn"], s["fp"] + s["tn"]
+                print(
+                    f"{name:4} {tool:23} {s['recall']:6.3f} {interval(s['tp'], pos):16}"
+                    f" {s['fpr']:6.3f} {interval(s['fp'], neg):16}"
+                    f"  {s['tp']}/{s['fn']}/{s['fp']}/{s['tn']}"
+                )
+        print("clean code, findings per MB; halves by package (A: looked at while choosing rules,")
+        print("B: held out); stdlib without tests + site-packages without scanners' own fixtures")
+        for half in "AB":
+            clean = tmp / f"clean-{half}"
+            mb = clean_tree(clean, args.clean_mb, half) / 1e6
             for tool, code in codes.items():
-                n = len(_br(code, "tree", small, tmp))  # type: ignore[arg-type]
-                print(f"  {tool:16} {n:6d} findings  {n / smb:7.2f} per MB (first {smb:.1f} MB)")
+                n = len(_br(code, clean, tmp))
+                print(f"  {half} {tool:16} {n:6d} findings  {n / mb:7.2f} per MB  ({mb:.1f} MB)")
+            if args.no_baselines:
+                continue
+            small = tmp / f"clean-small-{half}"
+            smb = clean_tree(small, args.baseline_clean_mb, half) / 1e6
+            counts = {
+                "detect-secrets": len(detect_secrets(small)),
+                "CredSweeper": len(credsweeper(small, tmp)),
+                **{t: len(_br(c, small, tmp)) for t, c in codes.items()},
+            }
+            for tool, n in counts.items():
+                print(f"  {half} {tool:16} {n:6d} findings  {n / smb:7.2f} per MB  ({smb:.1f} MB)")
     return 0
 
 

@@ -49,6 +49,13 @@ def _jwt(rng: random.Random) -> str:
     return f"{head}.{body}.{_r(rng, URLSAFE, 43)}"
 
 
+def _jwt_unsigned(rng: random.Random) -> str:
+    """RFC 7519 6.1: an unsecured JWT, `alg: none`, empty signature."""
+    head = _b64url(b'{"alg":"none"}')
+    body = _b64url(json.dumps({"sub": _r(rng, HEX, 12), "admin": True}).encode())
+    return f"{head}.{body}."
+
+
 def _discord(rng: random.Random) -> str:
     snowflake = str(rng.randint(10**17, 10**18))
     return f"{_b64url(snowflake.encode())}.{_r(rng, URLSAFE, 6)}.{_r(rng, URLSAFE, 38)}"
@@ -102,6 +109,8 @@ PROVIDERS: dict[str, tuple[str, str, object]] = {
     ),
     "discord": ("discord-token", "DISCORD_BOT_TOKEN", _discord),
     "jwt": ("jwt", "SESSION_JWT", _jwt),
+    "jwt-unsigned": ("jwt", "ID_TOKEN", _jwt_unsigned),
+    "facebook": ("facebook-access-token", "FB_ACCESS_TOKEN", lambda g: "EAAG" + _r(g, B62, 160)),
     "age": ("age-secret-key", "AGE_KEY", lambda g: "AGE-SECRET-KEY-1" + _r(g, BECH32, 58).upper()),
     "postman": (
         "postman-api-key",

@@ -35,5 +35,19 @@ def crc32_base62_ok(token: str, prefix_len: int = 4, random_len: int = 30) -> bo
     return base62(crc32(body.encode("ascii")), 6) == tail
 
 
+def jwt_header_ok(token: str) -> bool:
+    """True when the first part of a JWT is base64url JSON naming its algorithm (RFC 7515 4.1.1:
+    `alg` is required): a real token's structure, which a stand-in pasted from docs rarely has."""
+    import base64
+    import json
+
+    head = token.split(".", 1)[0]
+    try:
+        data = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("alg"), str)
+
+
 #: checksum name in rules.toml -> the check; a rule's `checksum` must name one of these.
-CHECKS = {"crc32-base62": crc32_base62_ok}
+CHECKS = {"crc32-base62": crc32_base62_ok, "jwt-header": jwt_header_ok}

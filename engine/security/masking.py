@@ -87,11 +87,20 @@ _RUN_VIEW = bytes(97 if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "+/"
 _RUN = b"a" * 12
 
 
+_DIGIT = re.compile(r"[0-9]")
+
+
 def _may_hold_secret(text: str) -> bool:
-    """False only when no rule, keyword or shape detector could match: most output lines."""
+    """False only when no rule, keyword or shape detector could match: most output lines.
+
+    The shape detectors without a keyword (high-entropy values, `prefixed-token`) only accept a
+    value holding a digit, so a run of 12+ alphanumerics counts only on a line with a digit:
+    long names in source code (`SubjectPublicKeyInfo`) skip the detectors."""
     if (_prefilter or _build_prefilter()).search(text.lower()) is not None:
         return True
-    return _RUN in text.encode("ascii", "replace").translate(_RUN_VIEW)
+    return _DIGIT.search(text) is not None and _RUN in text.encode("ascii", "replace").translate(
+        _RUN_VIEW
+    )
 
 
 def _redact(text: str) -> str:

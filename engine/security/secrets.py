@@ -12,10 +12,12 @@ from engine.security.generic import (
     TokenRuns,
     find_context_free,
     find_keyword_values,
+    keyed_as_id,
     looks_like_name,
 )
 from engine.security.hiding import mask
 from engine.security.rules import TOKEN_RUN, Rule, RuleSet
+from engine.security.words import reads_as_name
 
 _WEAK_PASSWORDS = frozenset(
     {
@@ -66,8 +68,8 @@ def _valid(rule: Rule, value: str) -> bool:
             and len(set(value)) > 3
         )
     # "token": a vendor prefix then a generated body; the body carries the randomness.
-    if looks_like_name(value):
-        return False  # `en-US/FlashPlatform/reference`, `manylinux2014_compatible`
+    if looks_like_name(value) or reads_as_name(value):
+        return False  # `en-US/FlashPlatform/reference`, `aio-libs/aiohttp/discussions/6044`
     parts = value.replace("-", "_").split("_")
     if parts[0].lower().startswith(("sha", "md5")):
         return False  # subresource integrity (sha384-...), not a vendor token
@@ -179,7 +181,9 @@ def _rule_hits(
             if not value:
                 continue
             if certain(rule, value) or (
-                _valid(rule, value) and not (documented and _documented(rule, text, m.start()))
+                _valid(rule, value)
+                and not (documented and _documented(rule, text, m.start()))
+                and not (rule.id == "prefixed-token" and keyed_as_id(text, m.start(g)))
             ):
                 hits.append((m.start(g), m.end(g), value, rule))
     if ruleset.generic_enabled:
