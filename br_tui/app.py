@@ -27,6 +27,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from br_tui.keymap import apply_user_keymap, in_force
 from br_tui.quiet_gc import QuietCollector
 from br_tui.screens.base import LiveScreen
 from br_tui.screens.costs import CostsScreen
@@ -207,6 +208,7 @@ class BrApp(App[str | None]):
         self.reader.start()
         self.quiet_gc.start()
         self._look()
+        apply_user_keymap(self)  # $XDG_CONFIG_HOME/br-tui/keymap.toml; problems are toasts
 
     def on_unmount(self) -> None:
         self.quiet_gc.stop()
@@ -332,7 +334,7 @@ class BrApp(App[str | None]):
         out += [
             (label, b, "screen") for b in getattr(screen, "BINDINGS", []) if isinstance(b, Binding)
         ]
-        return out
+        return [(where, in_force(b, self._keymap), ns) for where, b, ns in out]  # keys in force
 
     def action_keys(self) -> None:
         screen = self.screen
