@@ -28,6 +28,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from br_tui.keymap import apply_user_keymap, in_force
+from br_tui.notices import AppNotices
 from br_tui.quiet_gc import QuietCollector
 from br_tui.screens.base import LiveScreen
 from br_tui.screens.costs import CostsScreen
@@ -169,6 +170,7 @@ class BrApp(App[str | None]):
         self.live = Live(lambda: self.post_message(self.Wake()))
         self.reader = Reader(self._follow)
         self.quiet_gc = QuietCollector()
+        self.notices = AppNotices(self)  # [notify]: toasts / bell for sessions' transitions
         self._unsubscribe: Callable[[], None] | None = None
         self._seen: tuple[int, int] | None = None  # newest (event id, output id) read
         self._pending: set[str] = set()
@@ -209,6 +211,7 @@ class BrApp(App[str | None]):
         self.quiet_gc.start()
         self._look()
         apply_user_keymap(self)  # $XDG_CONFIG_HOME/br-tui/keymap.toml; problems are toasts
+        self.notices.on_mount()
 
     def on_unmount(self) -> None:
         self.quiet_gc.stop()
@@ -291,6 +294,8 @@ class BrApp(App[str | None]):
                 )
             ]
         self.live.on_remote(types, max(0, now[1] - seen[1]))
+        if now[0] > seen[0]:
+            self.notices.follow(seen[0], now[0])
 
     # -- engine verbs (on threads: they block) -------------------------------------------------
 
