@@ -133,7 +133,7 @@ class TokenGate:
                         self.cookie, self.token, path="/", httponly=True, samesite="Strict",
                         secure=self.secure,
                     )  # fmt: skip
-                    return response
+                    raise response  # aiohttp: HTTP exceptions are raised, not returned
                 return await handler(request)
             if self.matches(request.cookies.get(self.cookie)):
                 if request.path == "/ws" and not self._same_origin(request, public_url):

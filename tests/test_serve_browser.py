@@ -184,6 +184,11 @@ def test_without_the_token_403_and_no_app_process(served: Served) -> None:
     # the same token as a bearer header lets a scraper in (and starts no app either)
     ok = {"Authorization": f"Bearer {served.token}"}
     assert status_of(f"{base}/metrics", ok) == 200
+    with urllib.request.urlopen(urllib.request.Request(f"{base}/metrics", headers=ok)) as resp:
+        from prometheus_client.parser import text_string_to_metric_families
+
+        names = {f.name for f in text_string_to_metric_families(resp.read().decode())}
+    assert {"br_sessions", "br_task_outcomes", "br_task_latency_seconds"} <= names
     assert children(served.proc.pid) == []
     # a websocket with the right cookie from another site's page is refused too
     cross = {**upgrade, "Cookie": f"br_tui_{served.port}={served.token}",
