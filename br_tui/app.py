@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import queue
 import sys
 import threading
@@ -481,6 +482,8 @@ def main(argv: list[str]) -> int:
     finally:
         running = host.running()
         how = mode or "pause"  # the app died without asking: keep the work resumable
+        if mode is None and os.environ.get("BR_SERVED"):  # a browser tab closed or reloaded:
+            how = "detach"  # the owners carry on (br-tui serve)
         if running and how != "detach":
             verb = {"pause": "pausing", "cancel": "cancelling"}[how]
             print(f"br-tui: {verb} {len(running)} session(s)…", file=sys.stderr)
