@@ -217,3 +217,49 @@ async def test_a_bad_notify_table_is_a_warning_in_the_app(make_app: Any, project
         msgs = [str(n.message) for n in app._notifications if n.severity == "warning"]
         assert any("toast must be true or false" in m for m in msgs)
         assert type(app.screen).__name__ == "SessionsScreen"
+
+
+# -- more channels ---------------------------------------------------------------------------
+
+
+class _NoRows:
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        return []
+
+
+def test_budget_and_checkpoint_notices_say_what_happened() -> None:
+    data = {"budget": "daily", "spent_usd": 5.004, "limit_usd": 5, "state": "exhausted"}
+    b = describe(_NoRows(), "budget_stop", "s1", data)
+    assert b.summary == "daily budget exhausted ($5.00 of $5.00); agent tasks stopped"
+    assert (b.status, b.severity, b.title) == ("exhausted", "error", "br-tui: s1 budget stop")
+    c = describe(_NoRows(), "checkpoint_failed", "s1", {"message": "conflict in\n  src/a.py"})
+    assert c.summary == "conflict in src/a.py" and c.status == "failed"
+
+
+def test_desktop_notifications_go_through_notify_send(tmp_path: Path) -> None:
+    from engine.notify.channels import desktop
+
+    out = tmp_path / "desktop.jsonl"
+    fake = tmp_path / "notify-send"
+    fake.write_text(f"#!{sys.executable}\n{RECORDER.replace('sys.argv[1]', repr(str(out)))}\n")
+    fake.chmod(0o755)
+    # the recorder writes argv[2:]: everything after the first argument
+    assert (
+        desktop(notice(), which=lambda name: str(fake) if name == "notify-send" else None) is None
+    )
+    assert recorded(out) == [
+        ["--urgency=critical", "br-tui: nightly (s1) session failed", "2 failed"]
+    ]
+    assert desktop(notice(), which=lambda name: None) is None  # not installed: nothing, quietly
+
+
+def test_the_owner_rings_the_bell_only_when_asked_and_on_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from engine.notify import Notifier
+
+    Notifier(None, parse({"bell": True}), bell=True).deliver(notice())  # type: ignore[arg-type]
+    assert capsys.readouterr().err == "\a"
+    Notifier(None, parse({"bell": True}), bell=False).deliver(notice())  # type: ignore[arg-type]
+    Notifier(None, parse({"bell": False}), bell=True).deliver(notice())  # type: ignore[arg-type]
+    assert capsys.readouterr().err == ""
