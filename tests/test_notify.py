@@ -263,3 +263,28 @@ def test_the_owner_rings_the_bell_only_when_asked_and_on_a_terminal(
     Notifier(None, parse({"bell": True}), bell=False).deliver(notice())  # type: ignore[arg-type]
     Notifier(None, parse({"bell": False}), bell=True).deliver(notice())  # type: ignore[arg-type]
     assert capsys.readouterr().err == ""
+
+
+def test_a_budget_stop_is_told_once_though_every_later_agent_task_is_refused(
+    tmp_path: Path,
+) -> None:
+    fake = ROOT / "tests" / "standins" / "fake_claude.py"
+    tasks = "".join(
+        f'\n[[task]]\nid = "t{i}"\nprompt = "Fix the typo number {i} in the README."\n'
+        for i in range(5)
+    )
+    (tmp_path / "plan.toml").write_text(
+        'name = "agents"\nworkers = 1\n[agent]\nbackend = "command"\n'
+        f'command = "{sys.executable} {fake} -p {{prompt}} --model {{model}}'
+        ' --output-format json"\n'
+        f"[budget]\nsession_usd = 0.000001\n{tasks}"
+    )
+    out = tmp_path / "notified.jsonl"
+    (tmp_path / "br-tui.toml").write_text(notify_toml(out, ["budget_stop", "session_failed"]))
+    done = run_br("run", "plan.toml", "--json", "--db", "br.db", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    refused = json.loads(done.stdout)
+    assert refused["cancelled"] >= 3  # each of them was a budget refusal: one notice
+    calls = [c[1:3] for c in recorded(out)]
+    assert calls == [["budget_stop", "exhausted"], ["session_failed", "failed"]], (calls, refused)
+    assert "session budget exhausted" in recorded(out)[0][3]
