@@ -228,3 +228,48 @@ def test_with_the_token_the_browser_shows_sessions_then_workers(
         wait_until(lambda: "release-build" in screen(), 30, "Sessions again")
         time.sleep(0.5)  # let the canvas finish drawing before the picture
         driver.save_screenshot(str(ROOT / "docs" / "serve.png"))  # type: ignore[attr-defined]
+
+
+def test_closing_the_tab_leaves_the_sessions_it_started_running(
+    served: Served, browser: object, project: Path
+) -> None:
+    """A tab closed (or reloaded) ends its app process; the session started there carries on
+    in its background owner, where a terminal app dying would pause it."""
+    import sqlite3
+
+    from selenium.webdriver.common.by import By
+
+    (project / "naps.toml").write_text('name = "naps"\n[[task]]\nid = "nap"\nrun = "sleep 30"\n')
+    db = project / ".buildrunner" / "br.db"
+
+    def newest() -> tuple[str, str] | None:
+        with sqlite3.connect(db) as conn:
+            row = conn.execute(
+                "SELECT id, status FROM sessions WHERE name = 'naps' ORDER BY created_at DESC"
+            ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    driver = browser
+    driver.get(served.url)  # type: ignore[attr-defined]
+    wait_until(
+        lambda: "release-build" in str(driver.execute_script(SCREEN_TEXT)),  # type: ignore[attr-defined]
+        60,
+        "the Sessions screen",
+    )
+    keys = driver.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea")  # type: ignore[attr-defined]
+    keys.send_keys("n")
+    wait_until(lambda: "New session" in str(driver.execute_script(SCREEN_TEXT)), 30, "the dialog")  # type: ignore[attr-defined]
+    keys.send_keys("naps.toml\n")
+    sid, _ = wait_until(lambda: (n := newest()) and n[1] == "running" and n, 60, "naps running")  # type: ignore[misc]
+    app_pids = children(served.proc.pid)
+    assert len(app_pids) == 1
+    driver.quit()  # type: ignore[attr-defined]  # the tab goes away
+    wait_until(lambda: not Path(f"/proc/{app_pids[0]}").exists(), 30, "the tab's app to end")
+    try:
+        assert newest() == (sid, "running")  # not paused: its owner carries on
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "br_tui", "cancel", sid, "--db", str(db)],
+            cwd=project, capture_output=True, timeout=60,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )  # fmt: skip
