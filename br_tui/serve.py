@@ -122,13 +122,15 @@ class TokenGate:
     def middleware(self, public_url: str | None = None) -> Any:
         from aiohttp import web
 
+        home = (urlsplit(public_url).path.rstrip("/") if public_url else "") + "/"  # proxy path
+
         @web.middleware
         async def gate(request: web.Request, handler: Any) -> web.StreamResponse:
             from_query = request.query.get("token")
             if self.matches(from_query):
                 if request.method == "GET" and request.path == "/":
                     rest = {k: v for k, v in request.query.items() if k != "token"}
-                    response = web.HTTPSeeOther("/" + (f"?{urlencode(rest)}" if rest else ""))
+                    response = web.HTTPSeeOther(home + (f"?{urlencode(rest)}" if rest else ""))
                     response.set_cookie(
                         self.cookie, self.token, path="/", httponly=True, samesite="Strict",
                         secure=self.secure,

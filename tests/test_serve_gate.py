@@ -92,3 +92,29 @@ async def test_the_gate_sets_a_cookie_then_lets_the_page_in(tmp_path: Path) -> N
         assert (await client.get("/", headers={"Authorization": "Bearer t0k3n"})).status == 200
         assert (await client.get("/", headers={"Authorization": "Bearer nope"})).status == 403
     assert server.gate.denied == 2
+
+
+async def test_behind_a_tls_proxy_the_cookie_is_secure_and_urls_use_the_proxy(
+    tmp_path: Path,
+) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from br_tui.serve import make_server
+    from engine.store import open_db
+
+    open_db(tmp_path / "br.db").close()
+    server = make_server(
+        tmp_path / "br.db", host="127.0.0.1", port=8080, token="t0k3n",
+        public_url="https://ci.example/br",
+    )  # fmt: skip
+    async with TestClient(TestServer(await server._make_app())) as client:
+        r = await client.get("/?token=t0k3n", allow_redirects=False)
+        assert r.status == 303 and r.headers["Location"] == "/br/"
+        assert r.cookies["br_tui_8080"]["secure"]
+        page = await client.get("/", headers={"Authorization": "Bearer t0k3n"})
+        html = await page.text()
+        assert 'data-session-websocket-url="wss://ci.example/br/ws"' in html
+        assert "https://ci.example/br/static/js/textual.js" in html
+        ws = await client.get("/ws", headers={"Authorization": "Bearer nope"})
+        assert ws.status == 403
+    assert server.url == "https://ci.example/br/?token=t0k3n"
