@@ -245,10 +245,13 @@ def start_alerts(store: Store) -> Any:
 
 def drive(store: Store, runner: SessionRunner, args: argparse.Namespace, done: int = 0) -> int:
     """Run a session in the foreground: Ctrl-C cancels cleanly (twice: kill at once)."""
+    from engine.notify import start_notifier
+
     monitor = start_alerts(store)
     started = time.monotonic()
     progress = Progress(len(runner.specs), done)
     progress.enabled = progress.enabled and not getattr(args, "quiet", False)
+    notifier = start_notifier(store, bell=progress.enabled)  # [notify]: once per transition
     unsubscribe = store.subscribe(progress.on_batch)
     interrupted = 0
 
@@ -275,6 +278,7 @@ def drive(store: Store, runner: SessionRunner, args: argparse.Namespace, done: i
         unsubscribe()
         progress.clear()
         monitor.stop()
+        notifier.stop()
     row = resolve_session(store, runner.session_id)
     wall = time.monotonic() - started
     if args.json:

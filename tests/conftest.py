@@ -350,6 +350,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (root / ".buildrunner").mkdir()
     seed(root / ".buildrunner" / "br.db")
     monkeypatch.chdir(root)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))  # not the user's keymap
     return root
 
 

@@ -72,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--limit", type=int, default=50)
     pf = sub.add_parser("performance", parents=[common], help="latency, resources, workers")
     pf.add_argument("--hours", type=float, default=24.0, help="window in hours (default 24)")
-    x = sub.add_parser("export", parents=[common, filters], help="write events to .csv / .jsonl")
+    x = sub.add_parser(
+        "export", parents=[common, filters], help="events to .csv / .jsonl; metrics to .prom / .om"
+    )
     x.add_argument("file")
     pr = sub.add_parser("prune", parents=[common], help="roll up, then delete old raw events")
     pr.add_argument("--older-than", type=_duration, required=True, help="e.g. 30d")
@@ -235,6 +237,12 @@ def cmd_performance(path: Path, args: argparse.Namespace) -> int:
 
 def cmd_export(path: Path, args: argparse.Namespace) -> int:
     db = _reader(path)
+    if Path(args.file).suffix.lower() in (".prom", ".om", ".openmetrics"):  # metrics, not events
+        from engine.telemetry.openmetrics import write_metrics
+
+        n = write_metrics(db, args.file)
+        _emit(args, {"file": args.file, "samples": n}, f"wrote {n} samples to {args.file}")
+        return EXIT_OK
     n = export_events(db, args.file, **_filters(args))
     _emit(args, {"file": args.file, "events": n}, f"wrote {n} events to {args.file}")
     return EXIT_OK
