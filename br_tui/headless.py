@@ -26,6 +26,7 @@ from engine.sessions import (
     SessionError,
     SessionRunner,
     SessionStatus,
+    claim_session,
     cleanup,
     create_session,
     list_sessions,
@@ -315,7 +316,7 @@ def cmd_run(store: Store, args: argparse.Namespace) -> int:
         plan = load_plan(args.plan)
         workers = args.workers or plan.workers
         session_id = create_session(store, plan, name=args.name, workers=workers)
-        store.flush()
+        claim_session(store, session_id)  # ours before any task starts: durable, not batched
         row = resolve_session(store, session_id)
         if not args.json and not args.quiet and sys.stderr.isatty():
             print(f"br-tui: session {session_id} — {len(plan.tasks)} tasks", file=sys.stderr)
@@ -365,6 +366,7 @@ def cmd_resume(store: Store, args: argparse.Namespace) -> int:
             _emit(args, {"session_id": row["id"], "result": result}, f"{row['id']}: {result}")
             return EXIT_OK
         raise SessionError(f"session {row['id']} is running (owner pid {row['owner_pid']})")
+    claim_session(store, row["id"], heartbeat_timeout=args.heartbeat_timeout)  # or refused
     if status is not SessionStatus.CREATED:
         info = recover(store, row)
         if not args.json and row["owner_pid"] is not None:

@@ -1,5 +1,6 @@
 """Sessions: the state machine, the runner that owns a live session, control and recovery."""
 
+from engine.sessions.claim import claim_session
 from engine.sessions.control import cancel_unowned, owner_alive, recover, request
 from engine.sessions.repo import (
     Progress,
@@ -25,6 +26,7 @@ __all__ = [
     "SessionStatus",
     "TaskState",
     "cancel_unowned",
+    "claim_session",
     "cleanup",
     "create_session",
     "list_sessions",

@@ -1,0 +1,85 @@
+"""Taking ownership of a session: one atomic compare-and-set, so two processes never both run it.
+
+Two `br-tui resume` started together used to both see a dead owner, both recover and both run
+every remaining task. Ownership is now taken in one `BEGIN IMMEDIATE` transaction on the
+session row: read the recorded owner, and only if it is gone (or is us) write our pid, host and
+a fresh heartbeat. SQLite serialises such transactions across processes, so exactly one claimer
+sees the owner gone; every later one sees the winner's pid (alive, beating) and is refused with
+a `SessionError` that names it. Claiming comes first, before recovery kills or requeues
+anything: the loser touches nothing.
+
+An owner is alive while its pid lives on this host and its heartbeat is fresh; on another host
+(a shared database), while its heartbeat is fresh. A recycled pid is told apart by the stale
+heartbeat of the owner that died.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlite_utils
+
+from engine import clock
+from engine.locks import HOST, pid_alive
+from engine.sessions.repo import SessionError
+from engine.sessions.states import SessionStatus
+from engine.store import Store, now_iso
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Who holds a session: what a refused claim reports."""
+
+    pid: int
+    host: str | None
+    heartbeat_at: str | None
+
+    def describe(self) -> str:
+        where = "" if self.host in (None, HOST) else f" on {self.host}"
+        return f"pid {self.pid}{where}"
+
+
+def holds(owner: Owner, heartbeat_timeout: float) -> bool:
+    """Is this recorded owner still running its session?"""
+    if owner.host in (None, HOST) and not pid_alive(owner.pid):
+        return False
+    if not owner.heartbeat_at:
+        return False
+    age = (clock.now_dt() - datetime.fromisoformat(owner.heartbeat_at)).total_seconds()
+    return age <= heartbeat_timeout
+
+
+def claim_session(store: Store, session_id: str, *, heartbeat_timeout: float = 30.0) -> None:
+    """Make this process the session's owner, or raise `SessionError` naming the owner."""
+    me = os.getpid()
+
+    def cas(db: sqlite_utils.Database) -> Owner | str | None:
+        row = db.execute(
+            "SELECT status, owner_pid, owner_host, owner_heartbeat_at FROM sessions WHERE id=?",
+            (session_id,),
+        ).fetchone()
+        if row is None:
+            return f"unknown session '{session_id}'"
+        status, pid, host, beat = row
+        if SessionStatus(status).finished:
+            return f"session {session_id} is already {status}"
+        if pid is not None and not (pid == me and host == HOST):
+            owner = Owner(pid, host, beat)
+            if holds(owner, heartbeat_timeout):
+                return owner
+        db.execute(
+            "UPDATE sessions SET owner_pid=?, owner_host=?, owner_heartbeat_at=? WHERE id=?",
+            (me, HOST, now_iso(), session_id),
+        )
+        return None
+
+    result = store.call(cas).result()
+    if isinstance(result, Owner):
+        raise SessionError(
+            f"session {session_id} is owned by {result.describe()}: not taking it over"
+            " (one owner at a time; pause/resume/cancel steer it from here)"
+        )
+    if isinstance(result, str):
+        raise SessionError(result)
