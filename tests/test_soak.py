@@ -157,15 +157,14 @@ def soak(d: Path, seed: int, n: int) -> dict:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         conn.close()
+    lost = query(db, "SELECT count(*) AS n FROM attempts WHERE status='lost'")[0]["n"]
     return {
         "seed": seed,
         "tasks": n,
         "kills": kills,
         "owner_finished_early": owner_exits,
         "reruns_after_crash": len(done) - len(set(done)),
-        "lost_attempts": query(db, "SELECT count(*) AS n FROM attempts WHERE status='lost'")[0][
-            "n"
-        ],
+        "lost_attempts": lost,
         "orphans_killed": sum(
             json.loads(r["data"])["killed"]
             for r in query(db, "SELECT data FROM events WHERE type='session.recovered'")
