@@ -5,6 +5,7 @@ from engine.sessions.control import cancel_unowned, owner_alive, recover, reques
 from engine.sessions.repo import (
     Progress,
     SessionError,
+    check_agent_config,
     cleanup,
     create_session,
     list_sessions,
@@ -26,6 +27,7 @@ __all__ = [
     "SessionStatus",
     "TaskState",
     "cancel_unowned",
+    "check_agent_config",
     "claim_session",
     "cleanup",
     "create_session",

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from engine.security.masking import redact
-from engine.store.db import connect, iso_from_ts, open_db
+from engine.store.db import StoreError, connect, iso_from_ts, open_db
 from engine.telemetry.events import SCHEMA_VERSION, Event, OutputLine
 
 T = TypeVar("T")
@@ -170,6 +170,8 @@ class Store:
         if threading.current_thread() is self._thread:
             return
         self.call(lambda db: None).result(timeout)
+        if self._error is not None:  # a group was dropped (damaged file, full disk): say so
+            raise StoreError(f"{self.path}: a write failed: {self._error}")
 
     async def aflush(self) -> None:
         await self.acall(lambda db: None)
