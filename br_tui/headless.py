@@ -297,6 +297,7 @@ def drive(store: Store, runner: SessionRunner, args: argparse.Namespace, done: i
         unsubscribe()
         progress.clear()
         monitor.stop()
+    store.flush()  # raises (one line, exit 2) if a write was lost: damaged file, full disk
     row = resolve_session(store, runner.session_id)
     wall = time.monotonic() - started
     if args.json:

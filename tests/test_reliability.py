@@ -181,3 +181,31 @@ def test_pid_scan_ignores_unmarked_and_other_sessions() -> None:
         proc.kill()
         proc.wait()
     assert task_processes("other") == []
+
+
+def test_a_stopped_owner_keeps_its_session_however_stale_its_heartbeat(tmp_path: Path) -> None:
+    """Ctrl-Z on `br-tui run` for longer than the heartbeat timeout: the owner still lives on
+    this host, so a resume must not take the session (it would wake up beside a second owner)."""
+    db = tmp_path / "br.db"
+    plan = write_plan(tmp_path / "p.toml", '[[task]]\nid = "a"\nrun = "sleep 2"\n')
+    owner = spawn_br("run", str(plan), db=db)
+    try:
+        wait_for(lambda: query(db, "SELECT pid FROM attempts WHERE pid IS NOT NULL"),
+                 what="the task to start")  # fmt: skip
+        owner.send_signal(signal.SIGSTOP)
+        import sqlite3
+
+        conn = sqlite3.connect(db, timeout=10)
+        with conn:  # as if it had been stopped for an hour
+            conn.execute("UPDATE sessions SET owner_heartbeat_at='2000-01-01T00:00:00+00:00'")
+        conn.close()
+        out = br("resume", db=db)
+        assert out.returncode == 2 and f"owned by pid {owner.pid}" in out.stderr, out
+        owner.send_signal(signal.SIGCONT)
+        assert owner.wait(timeout=60) == 0
+    finally:
+        owner.send_signal(signal.SIGCONT)
+        if owner.poll() is None:
+            owner.kill()
+        owner.communicate()
+    assert query(db, "SELECT count(*) AS n FROM attempts")[0]["n"] == 1

@@ -8,9 +8,9 @@ sees the owner gone; every later one sees the winner's pid (alive, beating) and 
 a `SessionError` that names it. Claiming comes first, before recovery kills or requeues
 anything: the loser touches nothing.
 
-An owner is alive while its pid lives on this host and its heartbeat is fresh; on another host
-(a shared database), while its heartbeat is fresh. A recycled pid is told apart by the stale
-heartbeat of the owner that died.
+An owner on this host is alive while a br-tui process lives at its pid (a recycled pid running
+something else is not an owner); on another host (a shared database), while its heartbeat is
+fresh.
 """
 
 from __future__ import annotations
@@ -41,10 +41,29 @@ class Owner:
         return f"pid {self.pid}{where}"
 
 
-def holds(owner: Owner, heartbeat_timeout: float) -> bool:
-    """Is this recorded owner still running its session?"""
-    if owner.host in (None, HOST) and not pid_alive(owner.pid):
+def _is_owner_program(pid: int) -> bool:
+    """Is `pid` a br-tui process (not an unrelated one that reused a dead owner's pid)?"""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read()
+    except OSError:
         return False
+    return b"br_tui" in argv or b"br-tui" in argv
+
+
+def holds(owner: Owner, heartbeat_timeout: float) -> bool:
+    """Is this recorded owner still running its session?
+
+    On this host the process itself answers: a live br-tui process at the owner's pid owns
+    the session however late its heartbeat (one stopped with Ctrl-Z would otherwise wake up
+    beside a second owner). Elsewhere, and for an owner that runs inside another program,
+    a fresh heartbeat is the only sign of life.
+    """
+    if owner.host in (None, HOST):
+        if not pid_alive(owner.pid):
+            return False
+        if _is_owner_program(owner.pid):
+            return True
     if not owner.heartbeat_at:
         return False
     age = (clock.now_dt() - datetime.fromisoformat(owner.heartbeat_at)).total_seconds()
