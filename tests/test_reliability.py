@@ -209,3 +209,33 @@ def test_a_stopped_owner_keeps_its_session_however_stale_its_heartbeat(tmp_path:
             owner.kill()
         owner.communicate()
     assert query(db, "SELECT count(*) AS n FROM attempts")[0]["n"] == 1
+
+
+def test_a_reused_pid_is_not_the_owner(tmp_path: Path) -> None:
+    """The owner died and its pid now belongs to another process (or the machine rebooted):
+    the recorded boot id and start time tell them apart, without any clock."""
+    import sqlite3
+
+    from engine.sessions.claim import process_start
+
+    db = tmp_path / "br.db"
+    plan = write_plan(tmp_path / "p.toml", '[[task]]\nid = "a"\nrun = "true"\n')
+    live = os.getppid()
+    with Store(db) as store:
+        sid = create_session(store, load_plan(plan))
+        store.flush()
+        conn = sqlite3.connect(db, timeout=10)
+        for start, taken in ((process_start(live), False), ("another-boot:12345", True)):
+            with conn:
+                conn.execute(
+                    "UPDATE sessions SET status='running', owner_pid=?, owner_host=?,"
+                    " owner_heartbeat_at=?, owner_start=?",
+                    (live, HOST, now_iso(), start),
+                )
+            if taken:
+                claim_session(store, sid)
+            else:
+                with pytest.raises(SessionError, match=f"owned by pid {live}"):
+                    claim_session(store, sid)
+        conn.close()
+    assert query(db, "SELECT owner_pid FROM sessions")[0]["owner_pid"] == os.getpid()

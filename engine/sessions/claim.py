@@ -8,9 +8,9 @@ sees the owner gone; every later one sees the winner's pid (alive, beating) and 
 a `SessionError` that names it. Claiming comes first, before recovery kills or requeues
 anything: the loser touches nothing.
 
-An owner on this host is alive while a br-tui process lives at its pid (a recycled pid running
-something else is not an owner); on another host (a shared database), while its heartbeat is
-fresh.
+An owner on this host is alive while the very process that claimed lives (its pid, boot id and
+start time match: a recycled pid, or a pid after a reboot, is not the owner); on another host
+(a shared database), while its heartbeat is fresh.
 """
 
 from __future__ import annotations
@@ -35,10 +35,26 @@ class Owner:
     pid: int
     host: str | None
     heartbeat_at: str | None
+    start: str | None = None  # `process_start` of the owner, recorded when it claimed
 
     def describe(self) -> str:
         where = "" if self.host in (None, HOST) else f" on {self.host}"
         return f"pid {self.pid}{where}"
+
+
+def process_start(pid: int) -> str | None:
+    """`boot id:start time` of a live process: the same only for the very same process (a
+    reused pid starts later; after a reboot the boot id differs). None when it is gone."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip()
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if len(fields) < 20 or fields[0] == b"Z":
+        return None
+    return f"{boot}:{fields[19].decode()}"  # field 22 of stat: start time in clock ticks
 
 
 def _is_owner_program(pid: int) -> bool:
@@ -60,6 +76,8 @@ def holds(owner: Owner, heartbeat_timeout: float) -> bool:
     a fresh heartbeat is the only sign of life.
     """
     if owner.host in (None, HOST):
+        if owner.start is not None:  # exact: the very process that claimed it, or gone
+            return process_start(owner.pid) == owner.start
         if not pid_alive(owner.pid):
             return False
         if _is_owner_program(owner.pid):
@@ -76,21 +94,23 @@ def claim_session(store: Store, session_id: str, *, heartbeat_timeout: float = 3
 
     def cas(db: sqlite_utils.Database) -> Owner | str | None:
         row = db.execute(
-            "SELECT status, owner_pid, owner_host, owner_heartbeat_at FROM sessions WHERE id=?",
+            "SELECT status, owner_pid, owner_host, owner_heartbeat_at, owner_start FROM sessions"
+            " WHERE id=?",
             (session_id,),
         ).fetchone()
         if row is None:
             return f"unknown session '{session_id}'"
-        status, pid, host, beat = row
+        status, pid, host, beat, start = row
         if SessionStatus(status).finished:
             return f"session {session_id} is already {status}"
         if pid is not None and not (pid == me and host == HOST):
-            owner = Owner(pid, host, beat)
+            owner = Owner(pid, host, beat, start if pid else None)
             if holds(owner, heartbeat_timeout):
                 return owner
         db.execute(
-            "UPDATE sessions SET owner_pid=?, owner_host=?, owner_heartbeat_at=? WHERE id=?",
-            (me, HOST, now_iso(), session_id),
+            "UPDATE sessions SET owner_pid=?, owner_host=?, owner_heartbeat_at=?, owner_start=?"
+            " WHERE id=?",
+            (me, HOST, now_iso(), process_start(me), session_id),
         )
         return None
 
