@@ -170,8 +170,9 @@ class Store:
         if threading.current_thread() is self._thread:
             return
         self.call(lambda db: None).result(timeout)
-        if self._error is not None:  # a group was dropped (damaged file, full disk): say so
-            raise StoreError(f"{self.path}: a write failed: {self._error}")
+        error, self._error = self._error, None
+        if error is not None:  # a group was dropped (damaged file, full disk): say so, once
+            raise StoreError(f"{self.path}: a write failed: {error}")
 
     async def aflush(self) -> None:
         await self.acall(lambda db: None)
