@@ -165,3 +165,14 @@ def test_a_spawn_that_fails_says_why_in_status_json(tmp_path: Path) -> None:
     assert br("run", str(plan), db=db).returncode == 1
     (task,) = br_json("status", db=db)["tasks"]
     assert task["state"] == "failed" and "Argument list too long" in task["reason"]
+
+
+def test_a_write_that_failed_is_reported_by_the_next_flush(tmp_path: Path) -> None:
+    """A dropped group (a damaged page, a full disk) must not pass for a commit."""
+    from engine.store import StoreError
+
+    with Store(tmp_path / "br.db") as store:
+        store.write([("INSERT INTO no_such_table VALUES (1)", ())])
+        with pytest.raises(StoreError, match="a write failed"):
+            store.flush()
+        store.flush()  # reported once; the writer goes on
