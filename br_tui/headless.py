@@ -13,6 +13,7 @@ import gc
 import json
 import os
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Iterator
@@ -26,6 +27,8 @@ from engine.sessions import (
     SessionError,
     SessionRunner,
     SessionStatus,
+    check_agent_config,
+    claim_session,
     cleanup,
     create_session,
     list_sessions,
@@ -36,6 +39,7 @@ from engine.sessions import (
     session_tasks,
 )
 from engine.store import Store, StoreError, resolve_db_path
+from engine.store.health import describe
 from engine.store.writer import Batch
 from engine.telemetry import EventType
 
@@ -120,8 +124,9 @@ def main(argv: list[str]) -> int:
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     try:
+        admit(args)  # nothing created for a refused plan or a mistyped --db
         store = Store(resolve_db_path(args.db))
-    except StoreError as exc:
+    except (StoreError, PlanError) as exc:
         print(f"br-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
@@ -129,9 +134,26 @@ def main(argv: list[str]) -> int:
     except (SessionError, PlanError, StoreError) as exc:
         print(f"br-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except sqlite3.DatabaseError as exc:  # damage quick_check didn't reach (a large file)
+        print(f"br-tui: {describe(store.path, str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         gc.unfreeze()  # what a run's set-up froze (`_setting_up`) is collectable again
         store.close()
+
+
+def admit(args: argparse.Namespace) -> None:
+    """Refuse before the database is touched: `run` loads and checks its plan first (kept on
+    `args` for `cmd_run`); every other verb reads an existing database and never creates one."""
+    if args.verb == "run":
+        with _setting_up():  # the plan is the bulk of a run's set-up (see `_setting_up`)
+            args.loaded_plan = load_plan(args.plan)
+            check_agent_config(args.loaded_plan)
+        return
+    path = resolve_db_path(args.db)
+    if not path.is_file():
+        what = "is a directory, not a database file" if path.is_dir() else "no database here"
+        raise StoreError(f"{path}: {what} (check --db / $BR_DB; `br-tui run PLAN` creates one)")
 
 
 # -- output helpers ------------------------------------------------------------------------
@@ -279,6 +301,7 @@ def drive(store: Store, runner: SessionRunner, args: argparse.Namespace, done: i
         progress.clear()
         monitor.stop()
         notifier.stop()
+    store.flush()  # raises (one line, exit 2) if a write was lost: damaged file, full disk
     row = resolve_session(store, runner.session_id)
     wall = time.monotonic() - started
     if args.json:
@@ -316,10 +339,10 @@ def run_summary(store: Store, row: dict[str, Any], wall: float | None = None) ->
 
 def cmd_run(store: Store, args: argparse.Namespace) -> int:
     with _setting_up():
-        plan = load_plan(args.plan)
+        plan = getattr(args, "loaded_plan", None) or load_plan(args.plan)
         workers = args.workers or plan.workers
         session_id = create_session(store, plan, name=args.name, workers=workers)
-        store.flush()
+        claim_session(store, session_id)  # ours before any task starts: durable, not batched
         row = resolve_session(store, session_id)
         if not args.json and not args.quiet and sys.stderr.isatty():
             print(f"br-tui: session {session_id} — {len(plan.tasks)} tasks", file=sys.stderr)
@@ -369,6 +392,7 @@ def cmd_resume(store: Store, args: argparse.Namespace) -> int:
             _emit(args, {"session_id": row["id"], "result": result}, f"{row['id']}: {result}")
             return EXIT_OK
         raise SessionError(f"session {row['id']} is running (owner pid {row['owner_pid']})")
+    claim_session(store, row["id"], heartbeat_timeout=args.heartbeat_timeout)  # or refused
     if status is not SessionStatus.CREATED:
         info = recover(store, row)
         if not args.json and row["owner_pid"] is not None:
@@ -410,6 +434,7 @@ def cmd_status(store: Store, args: argparse.Namespace) -> int:
                 "started_at": t["started_at"],
                 "ended_at": t["ended_at"],
                 "exit_code": t["exit_code"],
+                "reason": t["reason"],
             }
             for t in tasks
         ],

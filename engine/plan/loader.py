@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from engine.plan.bounded import read_bounded, strip_bom
 from engine.plan.model import Plan, PlanError, TaskSpec
 
 TOP_KEYS = {"name", "workers", "defaults", "task", "agent", "budget", "models"}
@@ -147,7 +148,9 @@ def _check_type(path: Path, line: Callable[[], int | None], where: str, key: str
 def load_plan(path: str | os.PathLike[str]) -> Plan:
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path)
+    except ValueError as exc:
+        raise PlanError(path, None, str(exc)) from None
     except FileNotFoundError:
         raise PlanError(path, None, "no such plan file") from None
     except IsADirectoryError:
@@ -158,7 +161,7 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise PlanError(path, None, "not a text file (plans are UTF-8 TOML)") from None
-    return parse_plan(text, path)
+    return parse_plan(strip_bom(text), path)
 
 
 def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
@@ -173,6 +176,8 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
             line = max(1, len(text.splitlines()))
         msg = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", msg)
         raise PlanError(path, line, f"invalid TOML: {msg}") from None
+    except RecursionError:
+        raise PlanError(path, None, "nested too deeply: not a plan") from None
     loc = _Locator(text)
 
     for key in data:

@@ -21,6 +21,7 @@ from engine.executors import ControlSlot, Executor, Outcome, RunContext, Subproc
 from engine.locks import HOST, Holder, any_overlap, claim, path_matches, release_sql
 from engine.locks import changes as git_changes
 from engine.plan import TaskSpec
+from engine.sessions.claim import process_start
 from engine.sessions.repo import load_specs
 from engine.sessions.scheduler import Scheduler
 from engine.sessions.states import SessionStatus, TaskState
@@ -222,8 +223,8 @@ class SessionRunner:
             [
                 (
                     "UPDATE sessions SET status=?, started_at=coalesce(started_at, ?),"
-                    " owner_pid=?, owner_host=?, owner_heartbeat_at=?, workers=?, owner_wake=?"
-                    " WHERE id=?",
+                    " owner_pid=?, owner_host=?, owner_heartbeat_at=?, workers=?, owner_wake=?,"
+                    " owner_start=? WHERE id=?",
                     (
                         SessionStatus.RUNNING,
                         stamp,
@@ -232,6 +233,7 @@ class SessionRunner:
                         stamp,
                         self.pool.target,
                         int(wake),
+                        process_start(os.getpid()),
                         self.session_id,
                     ),
                 )

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from engine.security.masking import LineRedactor, redact
-from engine.store.db import connect, iso_from_ts, open_db
+from engine.store.db import StoreError, connect, iso_from_ts, open_db
 from engine.telemetry.events import SCHEMA_VERSION, Event, OutputLine
 
 T = TypeVar("T")
@@ -172,6 +172,9 @@ class Store:
         if threading.current_thread() is self._thread:
             return
         self.call(lambda db: None).result(timeout)
+        error, self._error = self._error, None
+        if error is not None:  # a group was dropped (damaged file, full disk): say so, once
+            raise StoreError(f"{self.path}: a write failed: {error}")
 
     async def aflush(self) -> None:
         await self.acall(lambda db: None)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 from engine.security.masking import redact
 from engine.store import Store, StoreError, connect, open_db, resolve_db_path
+from engine.store.health import check_intact
 from engine.telemetry import metrics
 from engine.telemetry.alerts import active_alerts, alert_history
 from engine.telemetry.events import Level
@@ -94,7 +96,7 @@ def main(argv: list[str]) -> int:
         if not path.is_file():
             raise StoreError(f"{path}: no database here (run a plan first, or pass --db)")
         return VERBS[args.verb](path, args)
-    except (StoreError, UsageError, ValueError, OSError) as exc:
+    except (StoreError, UsageError, ValueError, OSError, sqlite3.DatabaseError) as exc:
         print(f"br-tui telemetry: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -127,6 +129,7 @@ def _lat_line(lat: dict[str, Any] | None) -> str:
 
 def cmd_summary(path: Path, args: argparse.Namespace) -> int:
     db = _reader(path)
+    check_intact(db.conn, path)  # totals over a damaged file would be silently partial
     since = since_iso(args.since) if args.since else None
     obj = metrics.summary(db, since=since, session_id=args.session)
     obj["alerts_open"] = len(active_alerts(db))
