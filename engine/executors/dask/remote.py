@@ -64,13 +64,14 @@ def _devnull() -> int:
 
 def _start_time(pid: int) -> str | None:
     """The kernel's start time of `pid` (clock ticks since boot): with the pid, an identity
-    that a recycled pid does not share."""
+    that a recycled pid does not share. None when it is gone or a zombie (a dead worker whose
+    parent died too may stay a zombie where nothing reaps orphans)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
+            fields = f.read().rsplit(b")", 1)[1].split()
     except OSError:
         return None
-    return stat.rsplit(b")", 1)[1].split()[19].decode()
+    return None if fields[0] == b"Z" else fields[19].decode()
 
 
 def _mark() -> str:
