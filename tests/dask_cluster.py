@@ -65,9 +65,7 @@ class DaskCluster:
         out: dict[str, set[int]] = {}
         for name, proc in self.workers.items():
             out[name] = {
-                int(p)
-                for p in os.listdir("/proc")
-                if p.isdigit() and _pgid(int(p)) == proc.pid
+                int(p) for p in os.listdir("/proc") if p.isdigit() and _pgid(int(p)) == proc.pid
             }
         return out
 

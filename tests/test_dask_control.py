@@ -39,9 +39,9 @@ def _worker_of(pid: int, cluster: DaskCluster) -> str:
 
 def _started_pid(db: Path) -> int:
     return wait_for(
-        lambda: query(db, "SELECT pid FROM attempts WHERE pid IS NOT NULL AND ended_at IS NULL")[
-            0
-        ]["pid"],
+        lambda: query(db, "SELECT pid FROM attempts WHERE pid IS NOT NULL AND ended_at IS NULL")[0][
+            "pid"
+        ],
         timeout=60,
         what="the task to start on the cluster",
     )
