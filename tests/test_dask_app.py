@@ -41,7 +41,7 @@ def _seed_cluster_session(db: Path) -> None:
                     40,
                     json.dumps(config),
                 ),
-            ),  # fmt: skip
+            ),
             *(m.op(SID, iso(0.05)) for m in members),
         ]
     )

@@ -130,3 +130,27 @@ def test_bad_dask_address_is_a_usage_error(tmp_path: Path) -> None:
     out = br("run", str(plan), "--dask", "nowhere", db=tmp_path / "br.db")
     assert out.returncode == 2
     assert "not a scheduler address" in out.stderr
+
+
+def test_agent_task_runs_its_cli_on_a_worker_with_costs_kept_by_the_owner(
+    dask_cluster: DaskCluster, tmp_path: Path
+) -> None:
+    fake = Path(__file__).parent / "standins" / "fake_claude.py"
+    log = tmp_path / "where.log"
+    command = (
+        f"sh -c 'echo $BR_DASK_WORKER >> {log}; exec python3 {fake} \\\"$@\\\"' sh"
+        " -p {prompt} --model {model} --output-format json"
+    )
+    plan = write_plan(
+        tmp_path / "plan.toml",
+        f'[agent]\nbackend = "command"\ncommand = "{command}"\n'
+        '[[task]]\nid = "typo"\nprompt = "Fix the typo in the README."\n',
+    )
+    db = tmp_path / "br.db"
+    out = br("run", str(plan), "--dask", dask_cluster.address, "--json", db=db, timeout=120)
+    assert out.returncode == 0, out.stderr
+    wpid = int(log.read_text().split(":")[0])
+    assert any(wpid in pids for pids in dask_cluster.worker_pids().values())
+    calls = query(db, "SELECT backend, task_id, input_tokens FROM agent_calls")
+    assert [(c["backend"], c["task_id"]) for c in calls] == [("command", "typo")]
+    assert calls[0]["input_tokens"] > 0
