@@ -43,11 +43,22 @@ END_GRACE_S = 2.0  # a finished future waits this long for its end message befor
 DEFAULT_CONNECT_S = 10.0
 
 
+def in_flight(threads: int) -> int:
+    """How many attempts the session keeps submitted when the user did not say (`--workers`).
+
+    More than the cluster's threads: a worker that finishes a short task should find its next
+    one already queued, not wait a round trip through the owner and the scheduler (~10 ms
+    here, several times a trivial task). The constant matters on small clusters, where a
+    round trip is many task lengths; on large ones the pool's `max_workers` caps it.
+    """
+    return 2 * max(1, threads) + 12
+
+
 class _Flight:
     """One submitted attempt, as the owner tracks it."""
 
     __slots__ = ("batches", "chain", "ctx", "ended", "future", "key", "last_seen", "lost",
-                 "pending", "pid", "slot", "worker")  # fmt: skip
+                 "pending", "pid", "settled", "slot", "worker")  # fmt: skip
 
     def __init__(self, key: str, ctx: RunContext, slot: ControlSlot) -> None:
         loop = asyncio.get_running_loop()
@@ -62,6 +73,10 @@ class _Flight:
         self.pending: dict[int, list[list[str]]] = {}  # batches that came early
         self.ended: asyncio.Future[dict[str, Any]] = loop.create_future()
         self.lost: asyncio.Future[str] = loop.create_future()
+        # The Dask future ended without an end message (an error, a cancel): seen by the
+        # monitor, or at once after a withdrawal. (A done-callback per future would cost a
+        # thread-pool hop per task; the end message is what normally ends an attempt.)
+        self.settled: asyncio.Future[None] = loop.create_future()
         self.chain: asyncio.Future[Any] | None = None  # controls go out one after another
 
 
@@ -164,7 +179,7 @@ class DaskExecutor:
         self.threads = sum(int(w.get("nthreads") or 0) for w in self._workers.values())
         self._write_members()
         self._monitor = asyncio.create_task(self._monitor_loop(), name="br-dask-monitor")
-        return max(1, self.threads)
+        return in_flight(self.threads)
 
     async def _check_workers(self) -> None:
         """Every worker must import our worker module, at our version."""
@@ -232,7 +247,6 @@ class DaskExecutor:
         flight = _Flight(key, ctx, slot)
         self._flights[key] = flight
         started = time.monotonic()
-        waiter: asyncio.Future[Any] | None = None
         try:
             flight.future = self.client.submit(
                 remote.run_attempt,
@@ -243,16 +257,13 @@ class DaskExecutor:
                 retries=0,
             )
             slot.attach(_Pending(self, flight))
-            waiter = _settled(flight.future)
-            await asyncio.wait({flight.ended, flight.lost, waiter},
+            await asyncio.wait({flight.ended, flight.lost, flight.settled},
                                return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
             outcome = await self._outcome(flight, started)
         except asyncio.CancelledError:
             self._abandon(flight)  # the runner is tearing this worker down
             raise
         finally:
-            if waiter is not None and not waiter.done():
-                waiter.cancel()
             self._flights.pop(key, None)
             slot.detach()
         if outcome.status == "lost":
@@ -369,8 +380,15 @@ class DaskExecutor:
         """Cancel before the start was heard of: take it back from the scheduler, and stop it
         on whichever worker may have just started it (or keep it from starting there)."""
         if flight.future is not None:
-            self._spawn(flight.future.cancel())
+            self._spawn(self._cancel_future(flight))
         self._spawn(self._send(flight, "cancel", None))
+
+    async def _cancel_future(self, flight: _Flight) -> None:
+        try:
+            await flight.future.cancel()
+        finally:
+            if not flight.settled.done():
+                flight.settled.set_result(None)
 
     def _abandon(self, flight: _Flight) -> None:
         """Nobody waits for this attempt any more: withdraw it and kill any run of it."""
@@ -420,7 +438,11 @@ class DaskExecutor:
     def _check_flights(self) -> None:
         now = time.monotonic()
         for flight in list(self._flights.values()):
-            if flight.worker is None or flight.ended.done() or flight.lost.done():
+            if flight.ended.done() or flight.lost.done():
+                continue
+            if flight.future is not None and flight.future.done() and not flight.settled.done():
+                flight.settled.set_result(None)
+            if flight.worker is None:
                 continue
             if flight.worker not in self._workers:
                 flight.lost.set_result(f"Dask worker {flight.worker} left the cluster")
@@ -444,20 +466,6 @@ class DaskExecutor:
         self._written = shape
         stamp = now_iso()
         self.store.write([m.op(self.session_id, stamp) for m in members])
-
-
-def _settled(future: Any) -> asyncio.Future[None]:
-    """Done when the Dask future is finished, erred or cancelled, without gathering its
-    result (`distributed.wait` would go through the process' default client)."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[None] = loop.create_future()
-
-    def settle() -> None:
-        if not done.done():
-            done.set_result(None)
-
-    future.add_done_callback(lambda _: loop.call_soon_threadsafe(settle))
-    return done
 
 
 async def _local_cluster(n: int) -> Any:
