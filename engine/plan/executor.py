@@ -44,7 +44,7 @@ def check_table(table: dict[str, Any]) -> dict[str, Any]:
     local = _LOCAL.match(address)
     if local:
         if local.group(1) is not None and int(local.group(1)) < 1:
-            raise ExecutorTableError("'local:N' needs N of at least 1")
+            raise ExecutorTableError("'address' local:N needs N of at least 1")
     elif not _ADDRESS.match(address):
         raise ExecutorTableError(
             f"'address' {address!r} is not a scheduler address (tcp://HOST:PORT) or local[:N]"
