@@ -65,6 +65,15 @@ def _positive(text: str) -> int:
     return n
 
 
+def _dask(text: str) -> dict[str, Any]:
+    from engine.plan.executor import ExecutorTableError, dask_target
+
+    try:
+        return dask_target(text)
+    except ExecutorTableError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="br-tui", description="Run build plans in parallel, headless.")
     common = argparse.ArgumentParser(add_help=False)
@@ -79,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--name", help="session name (default: the plan's name)")
     run.add_argument("--heartbeat-timeout", type=float, default=30.0)
     run.add_argument("--quiet", action="store_true", help="no progress line")
+    run.add_argument(
+        "--dask",
+        type=_dask,
+        metavar="ADDRESS",
+        help="run the tasks on a Dask cluster: tcp://HOST:PORT, or local[:N] to start one here",
+    )
 
     st = sub.add_parser("status", parents=[common], help="a session and its tasks")
     st.add_argument("session", nargs="?", help="id, id prefix or name (default: latest)")
@@ -340,6 +355,8 @@ def run_summary(store: Store, row: dict[str, Any], wall: float | None = None) ->
 def cmd_run(store: Store, args: argparse.Namespace) -> int:
     with _setting_up():
         plan = getattr(args, "loaded_plan", None) or load_plan(args.plan)
+        if args.dask:
+            plan.executor = args.dask
         workers = args.workers or plan.workers
         session_id = create_session(store, plan, name=args.name, workers=workers)
         claim_session(store, session_id)  # ours before any task starts: durable, not batched
@@ -527,6 +544,11 @@ def _utilization(w: dict[str, Any]) -> float | None:
 
 def cmd_workers(store: Store, args: argparse.Namespace) -> int:
     row = resolve_session(store, args.session)
+    from engine.executors.dask import cluster_address
+
+    address = cluster_address(row)
+    if address is not None:
+        return _cluster_workers(store, row, address, args)
     workers = store.query(
         "SELECT * FROM workers WHERE session_id=? ORDER BY CAST(substr(id, 2) AS INTEGER)",
         (row["id"],),
@@ -553,6 +575,40 @@ def cmd_workers(store: Store, args: argparse.Namespace) -> int:
                 for w in workers
             ],
             ["WORKER", "STATUS", "TASK", "DONE", "FAILED", "BUSY", "UTIL", "HEARTBEAT"],
+        )
+    )
+    return EXIT_OK
+
+
+def _cluster_workers(
+    store: Store, row: dict[str, Any], address: str, args: argparse.Namespace
+) -> int:
+    """A Dask session's pool is its cluster's workers, as its owner last saw them."""
+    from engine.executors.dask import cluster_members, format_bytes
+
+    members = cluster_members(store, row["id"])
+    if args.json:
+        keys = ("address", "name", "status", "threads", "memory", "memory_limit", "resources",
+                "current_task", "done", "failed", "seen_at")  # fmt: skip
+        print(json.dumps([{k: m[k] for k in keys} for m in members]))
+        return EXIT_OK
+    print(f"session {row['id']} ({row['name']}): {row['status']} on dask {address}")
+    print(
+        _table(
+            [
+                [
+                    m["address"],
+                    m["status"],
+                    m["current_task"] or "-",
+                    str(m["threads"] if m["threads"] is not None else "-"),
+                    f"{format_bytes(m['memory'])} / {format_bytes(m['memory_limit'])}",
+                    str(m["done"]),
+                    str(m["failed"]),
+                    _ago(m["seen_at"]),
+                ]
+                for m in members
+            ],
+            ["WORKER", "STATUS", "TASK", "THREADS", "MEMORY", "DONE", "FAILED", "SEEN"],
         )
     )
     return EXIT_OK

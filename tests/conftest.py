@@ -386,3 +386,7 @@ def make_app(project: Path) -> Iterator[Callable[..., Any]]:
 
 
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+
+
+# The real Dask cluster (scheduler + two workers as processes), for tests/test_dask_*.py.
+from dask_cluster import dask_cluster, dask_cluster_session  # noqa: E402, F401

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.plan.bounded import read_bounded, strip_bom
+from engine.plan.executor import ExecutorTableError, check_table
 from engine.plan.model import Plan, PlanError, TaskSpec
 
-TOP_KEYS = {"name", "workers", "defaults", "task", "agent", "budget", "models"}
+TOP_KEYS = {"name", "workers", "defaults", "task", "agent", "budget", "models", "executor"}
 TASK_KEYS = {
     "id", "run", "prompt", "needs", "files", "timeout", "retries", "retry_delay", "env", "cwd",
-    "priority", "model", "complexity",
+    "priority", "model", "complexity", "resources",
 }  # fmt: skip
 DEFAULT_KEYS = TASK_KEYS - {"id", "run", "prompt", "needs"}
 LEVELS = {"simple", "moderate", "complex", "critical"}
@@ -112,7 +113,7 @@ _EXPECTED: dict[str, tuple[type, ...]] = {
     "id": (str,), "run": (str,), "prompt": (str,), "cwd": (str,), "model": (str,),
     "complexity": (str,), "needs": (list,), "files": (list,), "env": (dict,),
     "timeout": (int, float), "retry_delay": (int, float), "retries": (int,),
-    "priority": (int,),
+    "priority": (int,), "resources": (dict,),
 }  # fmt: skip
 
 
@@ -130,6 +131,10 @@ def _check_type(path: Path, line: Callable[[], int | None], where: str, key: str
         raise PlanError(path, line(), f"{where}: '{key}' must be a list of strings")
     if key == "env" and not all(isinstance(v, str | int | float | bool) for v in value.values()):
         raise PlanError(path, line(), f"{where}: 'env' values must be strings")
+    if key == "resources" and not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in value.values()
+    ):
+        raise PlanError(path, line(), f"{where}: 'resources' values must be positive numbers")
     if key in ("timeout", "retry_delay") and value <= 0:
         raise PlanError(path, line(), f"{where}: '{key}' must be positive")
     if key == "retries" and value < 0:
@@ -257,6 +262,7 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
                 model=merged.get("model"),
                 complexity=merged.get("complexity"),
                 line=loc.header(i),
+                resources={k: float(v) for k, v in merged.get("resources", {}).items()},
             )
         )
 
@@ -278,7 +284,7 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
             path, loc.task(first, "needs"), "dependency cycle: " + " -> ".join([*cycle, cycle[0]])
         )
 
-    for section in ("agent", "budget", "models"):
+    for section in ("agent", "budget", "models", "executor"):
         if section in data and not isinstance(data[section], dict):
             raise PlanError(path, loc.section("", section), f"'{section}' must be a table")
     budget = data.get("budget", {})
@@ -297,6 +303,12 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
         raise PlanError(
             path, loc.section("agent", "command"), "[agent]: command must contain {prompt}"
         )
+    try:
+        executor = check_table(data.get("executor", {}))
+    except ExecutorTableError as exc:
+        bad = re.search(r"'(\w+)'", str(exc))
+        line = loc.section("executor", bad.group(1) if bad else None)
+        raise PlanError(path, line, f"[executor]: {exc}") from None
     workers = data.get("workers")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise PlanError(path, loc.section("", "workers"), "'workers' must be a positive integer")
@@ -310,6 +322,7 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
         agent=agent,
         budget=budget,
         models=data.get("models", {}),
+        executor=executor,
     )
 
 

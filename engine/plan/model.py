@@ -34,6 +34,8 @@ class TaskSpec:
     model: str | None = None
     complexity: str | None = None
     line: int | None = None
+    #: What a task needs of the worker that runs it (`{ gpu = 1 }`): Dask worker resources.
+    resources: dict[str, float] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -60,6 +62,7 @@ class TaskSpec:
             "model": self.model,
             "complexity": self.complexity,
             "line": self.line,
+            "resources": self.resources,
         }
         return {k: v for k, v in spec.items() if k not in _DEFAULTS or v != _DEFAULTS[k]}
 
@@ -81,6 +84,7 @@ class TaskSpec:
             model=get("model"),
             complexity=get("complexity"),
             line=get("line"),
+            resources=dict(get("resources") or {}),
         )
 
 
@@ -98,6 +102,7 @@ _DEFAULTS: dict[str, Any] = {
     "model": None,
     "complexity": None,
     "line": None,
+    "resources": {},
 }
 
 
@@ -111,6 +116,8 @@ class Plan:
     agent: dict[str, Any] = field(default_factory=dict)
     budget: dict[str, Any] = field(default_factory=dict)
     models: dict[str, Any] = field(default_factory=dict)
+    #: Where tasks run: empty for this machine, or `{kind = "dask", address = ...}`.
+    executor: dict[str, Any] = field(default_factory=dict)
 
     def task(self, task_id: str) -> TaskSpec:
         for t in self.tasks:
@@ -120,5 +127,8 @@ class Plan:
 
     @property
     def config(self) -> dict[str, Any]:
-        """The session-wide tables an agent backend reads."""
-        return {"agent": self.agent, "budget": self.budget, "models": self.models}
+        """The session-wide tables an agent backend (and a remote executor) reads."""
+        config = {"agent": self.agent, "budget": self.budget, "models": self.models}
+        if self.executor:
+            config["executor"] = self.executor
+        return config

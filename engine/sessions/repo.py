@@ -232,7 +232,9 @@ def cleanup(store: Store, days: float, *, dry_run: bool = False) -> list[dict[st
 
         def delete(db: Any) -> None:
             q = ",".join("?" * len(ids))
-            for table in ("output", "events", "attempts", "workers", "locks", "controls", "tasks"):
+            tables = ("output", "events", "attempts", "workers", "cluster_workers", "locks",
+                      "controls", "tasks")  # fmt: skip
+            for table in tables:
                 db.execute(f"DELETE FROM {table} WHERE session_id IN ({q})", ids)
             db.execute(f"DELETE FROM sessions WHERE id IN ({q})", ids)
 
