@@ -18,13 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from engine.plan.model import Plan, PlanError, TaskSpec
+from engine.plan.streams import parse_streams
 
-TOP_KEYS = {"name", "workers", "defaults", "task", "agent", "budget", "models"}
+TOP_KEYS = {
+    "name", "workers", "defaults", "task", "agent", "budget", "models", "stream", "checkpoint",
+    "gate",
+}  # fmt: skip
 TASK_KEYS = {
     "id", "run", "prompt", "needs", "files", "timeout", "retries", "retry_delay", "env", "cwd",
-    "priority", "model", "complexity",
+    "priority", "model", "complexity", "stream",
 }  # fmt: skip
-DEFAULT_KEYS = TASK_KEYS - {"id", "run", "prompt", "needs"}
+DEFAULT_KEYS = TASK_KEYS - {"id", "run", "prompt", "needs", "stream"}
 LEVELS = {"simple", "moderate", "complex", "critical"}
 _ID = re.compile(r"^[A-Za-z0-9_.:/@+-]{1,128}$")
 #: A `[[task]]` header line (TOML whitespace is spaces and tabs): matched per line when the
@@ -33,6 +37,7 @@ _HEADER_LINE = r"[ \t]*\[\[[ \t]*task[ \t]*\]\][ \t]*(?:#[^\r\n]*)?"
 _HEADER = re.compile(f"^{_HEADER_LINE}$")
 _HEADER_ANYWHERE = re.compile(rf"^{_HEADER_LINE}\r?$", re.MULTILINE)
 _TABLE = re.compile(r"^\s*\[")
+_BLOCK = re.compile(r"^[ \t]*\[\[[ \t]*(stream|checkpoint|gate)[ \t]*\]\][ \t]*(?:#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=")
 
 
@@ -64,12 +69,18 @@ class _Locator:
         self.task_lines: list[int] = []
         self.task_keys: list[dict[str, int]] = []
         self.section_keys: dict[str, dict[str, int]] = {}
+        self.blocks: dict[str, list[tuple[int, dict[str, int]]]] = {}
         section = ""
         for n, raw in enumerate(self.lines, start=1):
             if _HEADER.match(raw):
                 self.task_lines.append(n)
                 self.task_keys.append({})
                 section = "task"
+                continue
+            block = _BLOCK.match(raw)
+            if block:
+                section = f"[[{block.group(1)}]]"
+                self.blocks.setdefault(block.group(1), []).append((n, {}))
                 continue
             if _TABLE.match(raw):
                 section = raw.strip().strip("[]").strip()
@@ -80,6 +91,8 @@ class _Locator:
                 key = m.group(1).strip('"')
                 if section == "task" and self.task_keys:
                     self.task_keys[-1].setdefault(key, n)
+                elif section.startswith("[[") and section[2:-2] in self.blocks:
+                    self.blocks[section[2:-2]][-1][1].setdefault(key, n)
                 else:
                     self.section_keys.setdefault(section, {}).setdefault(key, n)
 
@@ -90,6 +103,15 @@ class _Locator:
         if key and key in self.task_keys[index]:
             return self.task_keys[index][key]
         return self.task_lines[index]
+
+    def block(self, name: str, index: int, key: str | None = None) -> int | None:
+        """The line of the index-th `[[name]]` table (stream, checkpoint, gate), or its key."""
+        self._build()
+        blocks = self.blocks.get(name, [])
+        if index >= len(blocks):
+            return None
+        line, keys = blocks[index]
+        return keys.get(key, line) if key else line
 
     def section(self, name: str, key: str | None = None) -> int | None:
         self._build()
@@ -111,7 +133,7 @@ _EXPECTED: dict[str, tuple[type, ...]] = {
     "id": (str,), "run": (str,), "prompt": (str,), "cwd": (str,), "model": (str,),
     "complexity": (str,), "needs": (list,), "files": (list,), "env": (dict,),
     "timeout": (int, float), "retry_delay": (int, float), "retries": (int,),
-    "priority": (int,),
+    "priority": (int,), "stream": (str,),
 }  # fmt: skip
 
 
@@ -236,6 +258,12 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
         merged = {**defaults, **t}
         env = {**defaults.get("env", {}), **t.get("env", {})}
         cwd = merged.get("cwd", ".")
+        stream = t.get("stream")
+        # a stream task's cwd is relative to the stream's worktree, resolved when it runs
+        if stream is not None and (Path(cwd).is_absolute() or ".." in Path(cwd).parts):
+            raise PlanError(
+                path, loc.task(i, "cwd"), f"{where}: a stream task's 'cwd' must stay inside"
+            )
         tasks.append(
             TaskSpec(
                 id=task_id,
@@ -247,14 +275,18 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
                 retries=int(merged.get("retries", 0)),
                 retry_delay=float(merged.get("retry_delay", 1.0)),
                 env={k: str(v) for k, v in env.items()},
-                cwd=resolved.get(cwd) or resolved.setdefault(cwd, str((base / cwd).resolve())),
+                cwd=cwd
+                if stream is not None
+                else resolved.get(cwd) or resolved.setdefault(cwd, str((base / cwd).resolve())),
                 priority=int(merged.get("priority", 0)),
                 model=merged.get("model"),
                 complexity=merged.get("complexity"),
                 line=loc.header(i),
+                stream=stream,
             )
         )
 
+    streams, gates, checkpoints = parse_streams(data, path, loc, tasks, base)
     index = {t.id: i for i, t in enumerate(tasks)}
     for i, t in enumerate(tasks):
         for dep in t.needs:
@@ -269,9 +301,10 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
     cycle = find_cycle(tasks)
     if cycle:
         first = index[cycle[0]]
-        raise PlanError(
-            path, loc.task(first, "needs"), "dependency cycle: " + " -> ".join([*cycle, cycle[0]])
-        )
+        line = loc.task(first, "needs")
+        if first >= len(raw_tasks):  # a checkpoint's synthetic task
+            line = next(c.line for c in checkpoints if c.id == cycle[0])
+        raise PlanError(path, line, "dependency cycle: " + " -> ".join([*cycle, cycle[0]]))
 
     for section in ("agent", "budget", "models"):
         if section in data and not isinstance(data[section], dict):
@@ -305,6 +338,10 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
         agent=agent,
         budget=budget,
         models=data.get("models", {}),
+        streams=streams,
+        checkpoints=checkpoints,
+        gates=gates,
+        base_dir=str(base.resolve()),
     )
 
 
