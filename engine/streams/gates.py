@@ -3,8 +3,8 @@
 A gate is any command (exit 0 passes) or one of the conveniences the origin plan names, each
 delegating to the tool that owns the job rather than reimplementing it:
 
-- `coverage`: runs `run` (default `python -m coverage run -m pytest -q`), then coverage.py's own
-  `coverage report --fail-under` (exit 2 below it). The floor is the larger of `fail_under` and
+- `coverage`: runs `run` (default: pytest under coverage, with br-tui's Python), then
+  coverage.py's own `coverage report --fail-under` (exit 2 below it). The floor is the larger of `fail_under` and
   the coverage the same gate reached at the last passing checkpoint on this target (a ratchet).
   Writes `coverage.xml` for a `diff-cover` gate after it.
 - `diff-cover`: `diff-cover coverage.xml --compare-branch=<target before> --fail-under=N`,
@@ -18,6 +18,7 @@ Output is kept masked and bounded; each result becomes a `gate_results` row and 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -31,7 +32,8 @@ from engine.security.masking import redact
 
 DEFAULT_TIMEOUT_S = 3600.0
 OUTPUT_CAP = 64 * 1024
-DEFAULT_COVERAGE_RUN = "python -m coverage run -m pytest -q"
+#: The test command a coverage gate runs when it names none: pytest under coverage.py.
+DEFAULT_COVERAGE_RUN = f"{shlex.quote(sys.executable)} -m coverage run -m pytest -q"
 
 
 @dataclass(slots=True)

@@ -160,6 +160,16 @@ def merged_checkpoints_after(
     return [r for r in rows if stream_id in json.loads(r["streams"] or "{}")]
 
 
+def latest_merge(store: Store, session_id: str, target: str | None) -> dict[str, Any] | None:
+    """The session's newest merged checkpoint into `target`."""
+    rows = store.query(
+        "SELECT * FROM checkpoints WHERE session_id=? AND target=? AND status='merged'"
+        " ORDER BY id DESC LIMIT 1",
+        (session_id, target),
+    )
+    return rows[0] if rows else None
+
+
 # -- decisions ---------------------------------------------------------------------------------
 
 

@@ -91,8 +91,15 @@ class StreamRuntime:
         row = records.stream(self.store, self.session_id, stream_id)
         if row is None:
             raise StreamError("no such stream in this session")
-        made = ensure_worktree(row)
         changes: dict[str, Any] = {}
+        if row["state"] == StreamState.PENDING and not json.loads(row["spec"] or "{}").get("base"):
+            point = records.latest_merge(self.store, self.session_id, row["target"])
+            if point is not None and point["merged_commit"] != row["base"]:
+                # a stream that starts after a checkpoint starts from what it merged
+                changes["base"] = point["merged_commit"]
+                changes["synced_checkpoint"] = point["id"]
+                row = {**row, **changes}
+        made = ensure_worktree(row)
         if made.created:
             changes["state"] = StreamState.ACTIVE
             prep.events.append(
