@@ -4,8 +4,9 @@ A gate is any command (exit 0 passes) or one of the conveniences the origin plan
 delegating to the tool that owns the job rather than reimplementing it:
 
 - `coverage`: runs `run` (default: pytest under coverage, with br-tui's Python), then
-  coverage.py's own `coverage report --fail-under` (exit 2 below it). The floor is the larger of `fail_under` and
-  the coverage the same gate reached at the last passing checkpoint on this target (a ratchet).
+  coverage.py's own `coverage report --fail-under` (exit 2 below it). The floor is the larger
+  of `fail_under` and the coverage the same gate reached at the last passing checkpoint on
+  this target (a ratchet).
   Writes `coverage.xml` for a `diff-cover` gate after it.
 - `diff-cover`: `diff-cover coverage.xml --compare-branch=<target before> --fail-under=N`,
   coverage of the changed lines only.
