@@ -130,4 +130,4 @@ def test_a_cycle_through_a_checkpoint_names_its_line() -> None:
     text = GOOD.replace('needs = ["base"]', 'needs = ["base", "after"]')
     with pytest.raises(PlanError, match="dependency cycle") as err:
         parse_plan(text, "plan.toml")
-    assert err.value.line == GOOD.count("\n", 0, GOOD.index("needs = [\"base\"]")) + 1
+    assert err.value.line == GOOD.count("\n", 0, GOOD.index('needs = ["base"]')) + 1
