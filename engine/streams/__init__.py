@@ -24,10 +24,12 @@ from engine.streams.decisions import add as add_decision
 from engine.streams.git import GitError
 from engine.streams.runtime import StreamRuntime, TaskPrep, with_context
 from engine.streams.views import (
+    Overview,
     StreamView,
     checkpoint_views,
     decision_views,
     gate_output,
+    overview,
     stream_diff,
     stream_views,
 )
@@ -42,6 +44,7 @@ __all__ = [
     "CheckpointResult",
     "DecisionError",
     "GitError",
+    "Overview",
     "StreamError",
     "StreamRuntime",
     "StreamView",
@@ -54,6 +57,7 @@ __all__ = [
     "decision_views",
     "ensure_worktree",
     "gate_output",
+    "overview",
     "run_checkpoint",
     "stream_diff",
     "stream_rows",

@@ -133,3 +133,30 @@ def sessions_with_streams(store: Store, limit: int = 50) -> list[dict[str, Any]]
         " ORDER BY s.created_at DESC LIMIT ?",
         (limit,),
     )
+
+
+@dataclass(slots=True)
+class Overview:
+    """Everything the Streams screen shows for one session."""
+
+    session: dict[str, Any] | None
+    streams: list[StreamView]
+    decisions: list[dict[str, Any]]
+    checkpoints: list[dict[str, Any]]
+    sessions: list[dict[str, Any]]  # sessions that have streams, newest first
+
+
+def overview(store: Store, session_id: str | None = None) -> Overview:
+    """One session's streams, decisions and checkpoints: `session_id`, else the newest
+    session that has streams."""
+    sessions = sessions_with_streams(store)
+    session = next((s for s in sessions if s["id"] == session_id), None)
+    if session is None and sessions:
+        session = sessions[0]
+    if session is None:
+        return Overview(None, [], [], [], sessions)
+    sid = session["id"]
+    return Overview(
+        session, stream_views(store, sid), decision_views(store, sid),
+        checkpoint_views(store, sid), sessions,
+    )  # fmt: skip
