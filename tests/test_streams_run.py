@@ -269,3 +269,24 @@ run = "echo b > README.md"
     kept = json.loads(out.stdout)["worktrees"]["kept"]
     assert sorted(k["stream"] for k in kept) == ["a", "b"]
     assert git(repo, "branch", "--list", f"br/{sid}/*").count("br/") == 2
+
+
+def test_tasks_of_one_stream_take_turns_so_each_commit_is_one_tasks_work(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    tasks = "".join(
+        f'[[task]]\nid = "t{i}"\nstream = "s"\nrun = "echo {i} > f{i}.txt; sleep 0.2"\n'
+        for i in range(3)
+    )
+    plan = repo / "plan.toml"
+    plan.write_text('[[stream]]\nid = "s"\n' + tasks)
+    db = tmp_path / "br.db"
+    out = br("run", str(plan), "--workers", "3", "--json", db=db)
+    assert out.returncode == 0, out.stderr
+    sid = json.loads(out.stdout)["session_id"]
+    shas = git(repo, "rev-list", f"main..br/{sid}/s").split()
+    assert len(shas) == 3
+    for sha in shas:
+        files = git(repo, "diff-tree", "--no-commit-id", "--name-only", "-r", sha).split()
+        subject = git(repo, "log", "-1", "--format=%s", sha)
+        task = subject.split()[2]
+        assert files == [f"f{task[1:]}.txt"], (subject, files)

@@ -57,6 +57,11 @@ class StreamRuntime:
         self.session_id = session_id
         self.active = bool(config.get("streams"))
         self._locks: dict[str, asyncio.Lock] = {}
+        # A stream's tasks share its worktree: one runs at a time, so each commit holds exactly
+        # one task's changes. The holder is a task id, so a task requeued after its worker was
+        # lost takes its own claim back instead of waiting for itself.
+        self._busy: dict[str, str] = {}
+        self._freed: asyncio.Condition | None = None
 
     # -- before ------------------------------------------------------------------------------
 
@@ -70,6 +75,7 @@ class StreamRuntime:
         prep.env["BR_DECISIONS"] = str(prep.decisions_file)
         row = None
         if spec.stream is not None:
+            await self._claim(spec.stream, spec.id)
             async with self._lock(spec.stream):
                 try:
                     row = await asyncio.to_thread(self._prepare_stream, spec.stream, prep)
@@ -85,6 +91,40 @@ class StreamRuntime:
 
     def _lock(self, stream_id: str) -> asyncio.Lock:
         return self._locks.setdefault(stream_id, asyncio.Lock())
+
+    async def _claim(self, stream_id: str, task_id: str) -> None:
+        if self._freed is None:
+            self._freed = asyncio.Condition()
+        free = self._freed
+        while True:
+            async with free:
+                try:
+                    await asyncio.wait_for(
+                        free.wait_for(lambda: self._busy.get(stream_id) in (None, task_id)), 1.0
+                    )
+                    self._busy[stream_id] = task_id
+                    return
+                except TimeoutError:
+                    pass
+            holder = self._busy.get(stream_id)
+            # a holder that ended without its after_task (its worker was torn down, then it
+            # failed for good) must not keep the stream forever
+            ended = holder is not None and await asyncio.to_thread(self._ended, holder)
+            if ended and self._busy.get(stream_id) == holder:
+                del self._busy[stream_id]
+
+    def _ended(self, task_id: str) -> bool:
+        rows = self.store.query(
+            "SELECT state FROM tasks WHERE session_id=? AND id=?", (self.session_id, task_id)
+        )
+        return bool(rows) and rows[0]["state"] in ("succeeded", "failed", "cancelled")
+
+    async def _free(self, stream_id: str, task_id: str) -> None:
+        if self._freed is None or self._busy.get(stream_id) != task_id:
+            return
+        async with self._freed:
+            del self._busy[stream_id]
+            self._freed.notify_all()
 
     def _prepare_stream(self, stream_id: str, prep: TaskPrep) -> dict[str, Any]:
         self.store.flush()
@@ -190,17 +230,22 @@ class StreamRuntime:
                 task_id=spec.id, stream_id=spec.stream,
             )  # fmt: skip
             del added  # each entry carries its own event
-        if spec.stream is None or prep.error is not None:
+        if spec.stream is None:
             return events
-        async with self._lock(spec.stream):
-            try:
-                event = await asyncio.to_thread(self._commit, spec, outcome, attempt)
-            except git.GitError as exc:
-                event = Event(EventType.STREAM_COMMITTED, self.session_id, spec.id,
-                              data={"stream": spec.stream, "error": str(exc)})  # fmt: skip
-        if event is not None:
-            events.append(event)
-        return events
+        try:
+            if prep.error is not None:
+                return events
+            async with self._lock(spec.stream):
+                try:
+                    event = await asyncio.to_thread(self._commit, spec, outcome, attempt)
+                except git.GitError as exc:
+                    event = Event(EventType.STREAM_COMMITTED, self.session_id, spec.id,
+                                  data={"stream": spec.stream, "error": str(exc)})  # fmt: skip
+            if event is not None:
+                events.append(event)
+            return events
+        finally:
+            await self._free(spec.stream, spec.id)
 
     def _commit(self, spec: TaskSpec, outcome: Outcome, attempt: int) -> Event | None:
         row = records.stream(self.store, self.session_id, spec.stream or "")
