@@ -34,7 +34,7 @@ from engine.store import Store
 from engine.streams import decisions, git, records
 from engine.streams.commits import SUMMARY_LINES, commit_task, title_of
 from engine.streams.records import StreamState
-from engine.streams.worktrees import StreamError, ensure_worktree
+from engine.streams.worktrees import StreamError, clear_stale_lock, ensure_worktree
 from engine.telemetry import Event, EventType
 
 
@@ -62,6 +62,7 @@ class StreamRuntime:
         # lost takes its own claim back instead of waiting for itself.
         self._busy: dict[str, str] = {}
         self._freed: asyncio.Condition | None = None
+        self._recovered: set[str] = set()  # streams whose leftovers this owner has cleared
 
     # -- before ------------------------------------------------------------------------------
 
@@ -140,6 +141,10 @@ class StreamRuntime:
                 changes["synced_checkpoint"] = point["id"]
                 row = {**row, **changes}
         made = ensure_worktree(row)
+        if stream_id not in self._recovered:
+            self._recovered.add(stream_id)
+            if not made.created:
+                clear_stale_lock(made.path)
         if made.created:
             changes["state"] = StreamState.ACTIVE
             prep.events.append(

@@ -139,6 +139,18 @@ def ensure_worktree(row: dict[str, Any]) -> Prepared:
     return Prepared(path, created, setup_ran, copied)
 
 
+def clear_stale_lock(path: Path) -> bool:
+    """Remove the worktree's `index.lock` left by a git command killed with its owner (kill -9
+    mid-commit). Called once per owner per stream, while it holds the stream: no br-tui git
+    command can be running there."""
+    gitdir = Path(git.out(path, "rev-parse", "--absolute-git-dir"))
+    lock = gitdir / "index.lock"
+    if lock.exists():
+        lock.unlink()
+        return True
+    return False
+
+
 def run_setup(path: Path, command: str) -> None:
     try:
         proc = subprocess.run(
@@ -175,24 +187,22 @@ def copy_includes(repo: Path, dest: Path, include: tuple[str, ...] | list[str]) 
     patterns = include_patterns(repo, include)
     if not patterns:
         return []
-    ignored = set(
-        git.z_paths(
-            git.run(repo, "ls-files", "-z", "--others", "--ignored", "--exclude-standard").stdout
-        )
-    )
     with tempfile.NamedTemporaryFile("w", suffix=".include", delete=False) as fh:
         fh.write("\n".join(patterns) + "\n")
         listing = fh.name
-    try:
-        named = git.z_paths(
-            git.run(
-                repo, "ls-files", "-z", "--others", "--ignored", f"--exclude-from={listing}"
-            ).stdout
-        )
+    try:  # one walk of the tree: the untracked files the patterns name...
+        named = git.run(
+            repo, "ls-files", "-z", "--others", "--ignored", f"--exclude-from={listing}"
+        ).stdout
     finally:
         os.unlink(listing)
+    if not named:
+        return []
+    # ...of which the repository ignores these (only the named paths are checked)
+    ignored = set(git.z_paths(git.run(repo, "check-ignore", "-z", "--stdin", input=named,
+                                      check=False).stdout))  # fmt: skip
     copied = []
-    for rel in sorted(p for p in named if p in ignored):
+    for rel in sorted(ignored):
         if rel.startswith(".buildrunner/"):
             continue
         src, dst = repo / rel, dest / rel
