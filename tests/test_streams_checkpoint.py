@@ -6,12 +6,14 @@ committed through the engine's own functions (the runner-driven path is test_str
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from engine.plan import load_plan
+from engine.plan import TaskSpec, load_plan
 from engine.sessions import create_session
 from engine.store import Store
 from engine.streams import (
@@ -353,3 +355,57 @@ def test_stream_diff_shows_what_a_checkpoint_would_bring(tmp_path: Path) -> None
     views = {v.id: v for v in stream_views(store, sid)}
     assert views["a"].ahead == 1 and views["a"].behind == 0
     assert views["b"].head is None and views["b"].state == "pending"
+
+
+def prepare(store: Store, sid: str, spec: Any, attempt: int = 1) -> Any:
+    from engine.streams import StreamRuntime
+
+    session = records.session_row(store, sid)
+    runtime = StreamRuntime(store, sid, json.loads(session["config"]))
+
+    async def go() -> Any:
+        prep = await runtime.before_task(spec, attempt)
+        await runtime._free(spec.stream, spec.id)  # as after_task would
+        return prep
+
+    return asyncio.run(go())
+
+
+def test_a_conflict_reaches_the_streams_next_agent_task_once(tmp_path: Path) -> None:
+    _repo, store, sid = setup_session(tmp_path)
+    work(store, sid, "a", {"src/app.py": "x = 'a'\n"})
+    work(store, sid, "b", {"src/app.py": "x = 'b'\n"})
+    add_decision(store, sid, "x is a string", author="person dev")
+    assert run_checkpoint(store, sid).status == "conflict"
+    agent = TaskSpec("fix-b", prompt="resolve it", stream="b")
+    prep = prepare(store, sid, agent)
+    assert "Attention (stream b)" in prep.context and "src/app.py" in prep.context
+    assert "x is a string" in prep.context  # the shared decisions, every agent task
+    assert prep.spec.cwd == str(Path(records.stream(store, sid, "b")["worktree"]) / ".")
+    assert prep.env["BR_DECISIONS"] and prep.env["BR_STREAM"] == "b"
+    store.flush()
+    again = prepare(store, sid, agent, attempt=2)  # its retry is told again
+    assert "Attention" in again.context
+    other = prepare(store, sid, TaskSpec("next-b", prompt="go on", stream="b"))
+    assert "Attention" not in other.context and "x is a string" in other.context
+    shell = prepare(store, sid, TaskSpec("sh-a", run="true", stream="a"))
+    assert shell.context == ""
+
+
+def test_streams_continue_from_the_integration_point(tmp_path: Path) -> None:
+    extra = '[[stream]]\nid = "late"\n'
+    _repo, store, sid = setup_session(tmp_path, extra)
+    work(store, sid, "a", {"a.txt": "a\n"})
+    work(store, sid, "b", {"b.txt": "b\n"})
+    result = run_checkpoint_only(store, sid, ["a", "b"])
+    assert result.status == "merged"
+    merged = result.merged_commit
+    # a merged stream's next task starts from the merged commit (it holds b's work too)
+    prep = prepare(store, sid, TaskSpec("a2", run="true", stream="a"))
+    assert git(Path(prep.env["BR_WORKTREE"]), "rev-parse", "HEAD") == merged
+    assert (Path(prep.env["BR_WORKTREE"]) / "b.txt").exists()
+    # a stream whose first task comes after the checkpoint starts there too
+    late = prepare(store, sid, TaskSpec("l1", run="true", stream="late"))
+    assert git(Path(late.env["BR_WORKTREE"]), "rev-parse", "HEAD") == merged
+    store.flush()
+    assert records.stream(store, sid, "late")["base"] == merged

@@ -343,7 +343,7 @@ def _record_gate(
             )
         ],
         [
-            Event(EventType.GATE_RESULT, session_id, name,
+            Event(EventType.GATE_RESULT, session_id, None if name == "manual" else name,
                   data={"checkpoint": name, "gate": g.name, "kind": g.kind, "status": g.status,
                         "exit_code": g.exit_code, "coverage": g.coverage, "floor": g.floor,
                         "wall_s": g.wall_s})
@@ -408,7 +408,8 @@ def _finish(
         "gates": [{"name": g.name, "status": g.status} for g in result.gates],
         "message": result.message,
     }
-    store.write(ops, [Event(etype, result.session_id, spec.id, data=data)])
+    task = None if spec.id == "manual" else spec.id  # a plan's checkpoint is also a task
+    store.write(ops, [Event(etype, result.session_id, task, data=data)])
     store.flush()
 
 

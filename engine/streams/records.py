@@ -84,7 +84,7 @@ def start_checkpoint(
     cid = store.call(insert).result()
     store.write(
         events=[
-            Event(EventType.CHECKPOINT_STARTED, session_id, name,
+            Event(EventType.CHECKPOINT_STARTED, session_id, None if name == "manual" else name,
                   data={"checkpoint": name, "target": target, "strategy": strategy})
         ]
     )  # fmt: skip
