@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import tempfile
@@ -68,36 +67,30 @@ def plan_text(streams: int) -> str:
     return text
 
 
-def time_plain(repo: Path, n: int, tag: str) -> float:
+def plain_add(repo: Path, name: str) -> float:
     t0 = time.perf_counter()
-    for i in range(n):
-        git(
-            repo,
-            "worktree",
-            "add",
-            "-q",
-            "-b",
-            f"plain/{tag}/{i}",
-            str(repo.parent / f"plain-{tag}-{i}"),
-            "HEAD",
-        )
+    git(repo, "worktree", "add", "-q", "-b", f"plain/{name}", str(repo.parent / name), "HEAD")
     return time.perf_counter() - t0
 
 
-def time_streams(repo: Path, store: Store, n: int) -> tuple[float, str, float]:
-    plan = repo.parent / f"plan-{n}.toml"
-    plan.write_text(plan_text(n))
-    # the plan must live in the repository: copy it in, uncommitted (as a user's would be)
-    inside = repo / plan.name
-    shutil.copy(plan, inside)
+def setup_round(
+    repo: Path, store: Store, n: int, r: int
+) -> tuple[list[float], list[float], str, float]:
+    """One round: a session of n streams, then each stream's worktree made right after a plain
+    `git worktree add` of the same tree, so both see the same machine load."""
+    inside = repo / f"plan-{r}.toml"  # in the repository, uncommitted, as a user's plan is
+    inside.write_text(plan_text(n))
     t0 = time.perf_counter()
     sid = create_session(store, load_plan(inside))
     store.flush()
     created = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for row in records.streams(store, sid):
+    plain, ours = [], []
+    for i, row in enumerate(records.streams(store, sid)):
+        plain.append(plain_add(repo, f"plain-{r}-{i}"))
+        t0 = time.perf_counter()
         ensure_worktree(row)
-    return time.perf_counter() - t0, sid, created
+        ours.append(time.perf_counter() - t0)
+    return plain, ours, sid, created
 
 
 def checkpoint(repo: Path, store: Store, sid: str) -> dict[str, float]:
@@ -140,18 +133,25 @@ def main() -> None:
         t0 = time.perf_counter()
         repo = make_repo(root, args.files)
         print(f"generated repository: {args.files} files in {time.perf_counter() - t0:.1f}s")
-        plain, ours, sessions = [], [], []
+        plain: list[float] = []
+        ours: list[float] = []
+        creates: list[float] = []
+        sessions = []
         store = Store(root / "br.db")
         for r in range(args.repeat):
-            plain.append(time_plain(repo, args.streams, str(r)))
-            wall, sid, created = time_streams(repo, store, args.streams)
-            ours.append(wall + created)
+            p_times, o_times, sid, created = setup_round(repo, store, args.streams, r)
+            plain += p_times
+            ours += o_times
+            creates.append(created)
             sessions.append(sid)
         p, o = statistics.median(plain), statistics.median(ours)
+        c = statistics.median(creates)
         n = args.streams
-        print(f"{n} worktrees, plain `git worktree add`:  {p:.2f}s  ({p / n * 1000:.0f} ms each)")
-        print(f"{n} streams set up by br-tui:            {o:.2f}s  ({o / n * 1000:.0f} ms each)"
-              f"  ratio {o / p:.2f}x")  # fmt: skip
+        print(f"per worktree, median of {len(plain)}: plain `git worktree add` {p * 1000:.0f} ms,"
+              f" br-tui stream set-up {o * 1000:.0f} ms (ratio {o / p:.2f}x)")  # fmt: skip
+        print(f"session with {n} streams created (base commit and target recorded): "
+              f"{c * 1000:.0f} ms")  # fmt: skip
+        print(f"{n} streams: plain {p * n:.2f}s, br-tui {o * n + c:.2f}s")
         phases = checkpoint(repo, store, sessions[-1])
         # a second checkpoint reuses the integration worktree (a reset, not a fresh checkout)
         rows = records.streams(store, sessions[-1])[:3]

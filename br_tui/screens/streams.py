@@ -142,7 +142,8 @@ class StreamsScreen(LiveScreen):
     def load(self, topics: frozenset[str]) -> Any:
         from engine.streams import overview
 
-        return overview(self.br.store, self.session_id or self.br.current_session)
+        # the session picked elsewhere (Sessions) if it has streams, else the one shown
+        return overview(self.br.store, self.br.current_session or self.session_id)
 
     def show(self, data: Any) -> None:
         self.data = data
