@@ -290,3 +290,34 @@ def test_tasks_of_one_stream_take_turns_so_each_commit_is_one_tasks_work(tmp_pat
         subject = git(repo, "log", "-1", "--format=%s", sha)
         task = subject.split()[2]
         assert files == [f"f{task[1:]}.txt"], (subject, files)
+
+
+def test_the_streams_example_runs_offline_in_a_scratch_repository(tmp_path: Path) -> None:
+    """examples/streams-demo.sh, as the README runs it: foundation, three streams, a
+    checkpoint behind tests / coverage / changed lines / scan, then integration."""
+    root = Path(__file__).resolve().parent.parent
+    demo = tmp_path / "demo"
+    path = f"{Path(sys.executable).parent}:{child_env()['PATH']}"
+    out = subprocess.run(
+        ["sh", str(root / "examples" / "streams-demo.sh"), str(demo)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**child_env(), "PATH": path},
+        stdin=subprocess.DEVNULL,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "completed  8/8 succeeded" in out.stdout, out.stdout + out.stderr
+    db = demo / ".buildrunner" / "br.db"
+    gates = query(db, "SELECT name, status FROM gate_results ORDER BY id")
+    assert [(g["name"], g["status"]) for g in gates] == [
+        ("tests", "passed"),
+        ("tests", "passed"),
+        ("coverage", "passed"),
+        ("changed-lines", "passed"),
+        ("secrets", "passed"),
+    ]
+    assert (demo / "app" / "api.py").exists() and (demo / "docs" / "guide.md").exists()
+    assert (demo / "NOTES.txt").read_text() == "notes: your uncommitted work\n"
+    decisions = [r["text"] for r in query(db, "SELECT text FROM decisions ORDER BY id")]
+    assert len(decisions) == 2 and "slug" in decisions[0]
