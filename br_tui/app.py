@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import queue
 import sys
 import threading
@@ -27,6 +28,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from br_tui.keymap import apply_user_keymap, in_force
+from br_tui.notices import AppNotices
 from br_tui.quiet_gc import QuietCollector
 from br_tui.screens.base import LiveScreen
 from br_tui.screens.costs import CostsScreen
@@ -171,6 +174,7 @@ class BrApp(App[str | None]):
         self.live = Live(lambda: self.post_message(self.Wake()))
         self.reader = Reader(self._follow)
         self.quiet_gc = QuietCollector()
+        self.notices = AppNotices(self)  # [notify]: toasts / bell for sessions' transitions
         self._unsubscribe: Callable[[], None] | None = None
         self._seen: tuple[int, int] | None = None  # newest (event id, output id) read
         self._pending: set[str] = set()
@@ -210,6 +214,8 @@ class BrApp(App[str | None]):
         self.reader.start()
         self.quiet_gc.start()
         self._look()
+        apply_user_keymap(self)  # $XDG_CONFIG_HOME/br-tui/keymap.toml; problems are toasts
+        self.notices.on_mount()
 
     def on_unmount(self) -> None:
         self.quiet_gc.stop()
@@ -292,6 +298,8 @@ class BrApp(App[str | None]):
                 )
             ]
         self.live.on_remote(types, max(0, now[1] - seen[1]))
+        if now[0] > seen[0]:
+            self.notices.follow(seen[0], now[0])
 
     # -- engine verbs (on threads: they block) -------------------------------------------------
 
@@ -335,7 +343,7 @@ class BrApp(App[str | None]):
         out += [
             (label, b, "screen") for b in getattr(screen, "BINDINGS", []) if isinstance(b, Binding)
         ]
-        return out
+        return [(where, in_force(b, self._keymap), ns) for where, b, ns in out]  # keys in force
 
     def action_keys(self) -> None:
         screen = self.screen
@@ -477,6 +485,8 @@ def main(argv: list[str]) -> int:
     finally:
         running = host.running()
         how = mode or "pause"  # the app died without asking: keep the work resumable
+        if mode is None and os.environ.get("BR_SERVED"):  # a browser tab closed or reloaded:
+            how = "detach"  # the owners carry on (br-tui serve)
         if running and how != "detach":
             verb = {"pause": "pausing", "cancel": "cancelling"}[how]
             print(f"br-tui: {verb} {len(running)} session(s)…", file=sys.stderr)

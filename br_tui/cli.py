@@ -43,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
             from engine.telemetry.cli import main as telemetry_main
 
             return telemetry_main(args[1:])
+        if args and args[0] == "serve":
+            from br_tui.serve import main as serve_main
+
+            return serve_main(args[1:])
         if args and args[0] in STREAMS:
             from engine.streams.cli import main as streams_main
 

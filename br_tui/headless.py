@@ -13,6 +13,7 @@ import gc
 import json
 import os
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Iterator
@@ -26,6 +27,8 @@ from engine.sessions import (
     SessionError,
     SessionRunner,
     SessionStatus,
+    check_agent_config,
+    claim_session,
     cleanup,
     create_session,
     list_sessions,
@@ -36,6 +39,7 @@ from engine.sessions import (
     session_tasks,
 )
 from engine.store import Store, StoreError, resolve_db_path
+from engine.store.health import describe
 from engine.store.writer import Batch
 from engine.telemetry import EventType
 
@@ -61,6 +65,15 @@ def _positive(text: str) -> int:
     return n
 
 
+def _dask(text: str) -> dict[str, Any]:
+    from engine.plan.executor import ExecutorTableError, dask_target
+
+    try:
+        return dask_target(text)
+    except ExecutorTableError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="br-tui", description="Run build plans in parallel, headless.")
     common = argparse.ArgumentParser(add_help=False)
@@ -75,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--name", help="session name (default: the plan's name)")
     run.add_argument("--heartbeat-timeout", type=float, default=30.0)
     run.add_argument("--quiet", action="store_true", help="no progress line")
+    run.add_argument(
+        "--dask",
+        type=_dask,
+        metavar="ADDRESS",
+        help="run the tasks on a Dask cluster: tcp://HOST:PORT, or local[:N] to start one here",
+    )
 
     st = sub.add_parser("status", parents=[common], help="a session and its tasks")
     st.add_argument("session", nargs="?", help="id, id prefix or name (default: latest)")
@@ -121,8 +140,9 @@ def main(argv: list[str]) -> int:
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     try:
+        admit(args)  # nothing created for a refused plan or a mistyped --db
         store = Store(resolve_db_path(args.db))
-    except StoreError as exc:
+    except (StoreError, PlanError) as exc:
         print(f"br-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
@@ -130,9 +150,26 @@ def main(argv: list[str]) -> int:
     except (SessionError, PlanError, StoreError) as exc:
         print(f"br-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except sqlite3.DatabaseError as exc:  # damage quick_check didn't reach (a large file)
+        print(f"br-tui: {describe(store.path, str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         gc.unfreeze()  # what a run's set-up froze (`_setting_up`) is collectable again
         store.close()
+
+
+def admit(args: argparse.Namespace) -> None:
+    """Refuse before the database is touched: `run` loads and checks its plan first (kept on
+    `args` for `cmd_run`); every other verb reads an existing database and never creates one."""
+    if args.verb == "run":
+        with _setting_up():  # the plan is the bulk of a run's set-up (see `_setting_up`)
+            args.loaded_plan = load_plan(args.plan)
+            check_agent_config(args.loaded_plan)
+        return
+    path = resolve_db_path(args.db)
+    if not path.is_file():
+        what = "is a directory, not a database file" if path.is_dir() else "no database here"
+        raise StoreError(f"{path}: {what} (check --db / $BR_DB; `br-tui run PLAN` creates one)")
 
 
 # -- output helpers ------------------------------------------------------------------------
@@ -246,10 +283,13 @@ def start_alerts(store: Store) -> Any:
 
 def drive(store: Store, runner: SessionRunner, args: argparse.Namespace, done: int = 0) -> int:
     """Run a session in the foreground: Ctrl-C cancels cleanly (twice: kill at once)."""
+    from engine.notify import start_notifier
+
     monitor = start_alerts(store)
     started = time.monotonic()
     progress = Progress(len(runner.specs), done)
     progress.enabled = progress.enabled and not getattr(args, "quiet", False)
+    notifier = start_notifier(store, bell=progress.enabled)  # [notify]: once per transition
     unsubscribe = store.subscribe(progress.on_batch)
     interrupted = 0
 
@@ -276,6 +316,8 @@ def drive(store: Store, runner: SessionRunner, args: argparse.Namespace, done: i
         unsubscribe()
         progress.clear()
         monitor.stop()
+        notifier.stop()
+    store.flush()  # raises (one line, exit 2) if a write was lost: damaged file, full disk
     row = resolve_session(store, runner.session_id)
     wall = time.monotonic() - started
     if args.json:
@@ -313,10 +355,12 @@ def run_summary(store: Store, row: dict[str, Any], wall: float | None = None) ->
 
 def cmd_run(store: Store, args: argparse.Namespace) -> int:
     with _setting_up():
-        plan = load_plan(args.plan)
+        plan = getattr(args, "loaded_plan", None) or load_plan(args.plan)
+        if args.dask:
+            plan.executor = args.dask
         workers = args.workers or plan.workers
         session_id = create_session(store, plan, name=args.name, workers=workers)
-        store.flush()
+        claim_session(store, session_id)  # ours before any task starts: durable, not batched
         row = resolve_session(store, session_id)
         if not args.json and not args.quiet and sys.stderr.isatty():
             print(f"br-tui: session {session_id} — {len(plan.tasks)} tasks", file=sys.stderr)
@@ -366,6 +410,7 @@ def cmd_resume(store: Store, args: argparse.Namespace) -> int:
             _emit(args, {"session_id": row["id"], "result": result}, f"{row['id']}: {result}")
             return EXIT_OK
         raise SessionError(f"session {row['id']} is running (owner pid {row['owner_pid']})")
+    claim_session(store, row["id"], heartbeat_timeout=args.heartbeat_timeout)  # or refused
     if status is not SessionStatus.CREATED:
         info = recover(store, row)
         if not args.json and row["owner_pid"] is not None:
@@ -407,6 +452,7 @@ def cmd_status(store: Store, args: argparse.Namespace) -> int:
                 "started_at": t["started_at"],
                 "ended_at": t["ended_at"],
                 "exit_code": t["exit_code"],
+                "reason": t["reason"],
             }
             for t in tasks
         ],
@@ -499,6 +545,11 @@ def _utilization(w: dict[str, Any]) -> float | None:
 
 def cmd_workers(store: Store, args: argparse.Namespace) -> int:
     row = resolve_session(store, args.session)
+    from engine.executors.dask import cluster_address
+
+    address = cluster_address(row)
+    if address is not None:
+        return _cluster_workers(store, row, address, args)
     workers = store.query(
         "SELECT * FROM workers WHERE session_id=? ORDER BY CAST(substr(id, 2) AS INTEGER)",
         (row["id"],),
@@ -525,6 +576,40 @@ def cmd_workers(store: Store, args: argparse.Namespace) -> int:
                 for w in workers
             ],
             ["WORKER", "STATUS", "TASK", "DONE", "FAILED", "BUSY", "UTIL", "HEARTBEAT"],
+        )
+    )
+    return EXIT_OK
+
+
+def _cluster_workers(
+    store: Store, row: dict[str, Any], address: str, args: argparse.Namespace
+) -> int:
+    """A Dask session's pool is its cluster's workers, as its owner last saw them."""
+    from engine.executors.dask import cluster_members, format_bytes
+
+    members = cluster_members(store, row["id"])
+    if args.json:
+        keys = ("address", "name", "status", "threads", "memory", "memory_limit", "resources",
+                "current_task", "done", "failed", "seen_at")  # fmt: skip
+        print(json.dumps([{k: m[k] for k in keys} for m in members]))
+        return EXIT_OK
+    print(f"session {row['id']} ({row['name']}): {row['status']} on dask {address}")
+    print(
+        _table(
+            [
+                [
+                    m["address"],
+                    m["status"],
+                    m["current_task"] or "-",
+                    str(m["threads"] if m["threads"] is not None else "-"),
+                    f"{format_bytes(m['memory'])} / {format_bytes(m['memory_limit'])}",
+                    str(m["done"]),
+                    str(m["failed"]),
+                    _ago(m["seen_at"]),
+                ]
+                for m in members
+            ],
+            ["WORKER", "STATUS", "TASK", "THREADS", "MEMORY", "DONE", "FAILED", "SEEN"],
         )
     )
     return EXIT_OK

@@ -27,6 +27,7 @@ from engine.sessions import (
     resolve_session,
 )
 from engine.store import Store
+from engine.store.private import open_private, private_dir
 
 #: How long a control request waits for an owner we just spawned to take its session
 #: (interpreter start + imports + recovery; well under a second on an idle machine).
@@ -133,8 +134,7 @@ class EngineHost:
 
 def _spawn(db_path: Path, session_id: str) -> subprocess.Popen[bytes]:
     log_dir = Path(db_path).parent / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_dir / f"{session_id}.log", "ab") as log:
+    with open_private(private_dir(log_dir) / f"{session_id}.log", "ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "br_tui", "resume", session_id, "--db", str(db_path),
              "--quiet"],

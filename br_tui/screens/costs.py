@@ -40,6 +40,7 @@ class CostsData:
     by_day: list[dict[str, Any]] = field(default_factory=list)
     budgets: list[Any] = field(default_factory=list)
     budget_session: str | None = None
+    routing: Any = None  # engine.routing.RoutingNotes: levels routed up, recent escalations
 
 
 class DescribeInput(Input):
@@ -83,6 +84,7 @@ class CostsScreen(LiveScreen):
     def __init__(self) -> None:
         super().__init__()
         self._models: Any = None
+        self._shifts: list[Any] = []
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="estimate-box"):
@@ -90,6 +92,9 @@ class CostsScreen(LiveScreen):
                 placeholder="describe a task to estimate its level, model and price…", id="describe"
             )
             yield Static("", id="estimate")
+            routing = Static("", id="routing")
+            routing.display = False  # shown only when routing moved (see _routing)
+            yield routing
         yield Line("", id="plot-title", classes="pane-title")
         yield Sparkline([], id="plot")
         yield Line("", id="budgets-title", classes="pane-title")
@@ -156,7 +161,14 @@ class CostsScreen(LiveScreen):
         from engine.routing import estimate, select_model
 
         est = estimate(text)
-        sel = select_model(est.level, self._models, prompt=text)
+        shift = next((s for s in self._shifts if s.level == est.level), None)
+        sel = select_model(
+            est.level,
+            self._models,
+            prompt=text,
+            tier=shift.to_tier if shift else None,
+            why=f"level shift: {shift.reason}" if shift else None,
+        )
         t = Text()
         t.append("level ", muted)
         t.append(est.level, "bold " + colour(self.app, _LEVEL_COLOUR.get(est.level, "br-ok")))
@@ -181,7 +193,13 @@ class CostsScreen(LiveScreen):
 
     def load(self, topics: frozenset[str]) -> CostsData:
         try:
-            from engine.routing import Budgets, budget_status, load_models, spend_by
+            from engine.routing import (
+                Budgets,
+                budget_status,
+                load_models,
+                routing_notes,
+                spend_by,
+            )
         except ImportError as exc:
             return CostsData(f"routing is not available yet ({exc})")
         store = self.br.store
@@ -194,6 +212,7 @@ class CostsScreen(LiveScreen):
             spend_by(store, "session")[:50],
             spend_by(store, "day", now=now),
         )
+        data.routing = routing_notes(store, now=now)
         sid = self.br.current_session
         rows = store.query(
             "SELECT id, config FROM sessions WHERE id=? OR ? IS NULL"
@@ -232,6 +251,32 @@ class CostsScreen(LiveScreen):
         self.by_day.sync({r["key"]: (r["key"], r["calls"], r["cost_usd"]) for r in days})
         self._plot(data.by_day)
         self._budgets(data)
+        self._routing(data.routing)
+        shifts = list(data.routing.shifts) if data.routing else []
+        if shifts != self._shifts:
+            self._shifts = shifts
+            self._estimate(self.query_one("#describe", Input).value)
+
+    def _routing(self, notes: Any) -> None:
+        """Levels routed one tier up by their outcomes, and the latest escalated or shifted
+        attempts with their reasons; hidden while there are none."""
+        box = self.query_one("#routing", Static)
+        if notes is None or not (notes.shifts or notes.moves):
+            box.display = False
+            return
+        muted = colour(self.app, "br-muted")
+        warn = colour(self.app, "br-warn")
+        t = Text("routing moves", "bold")
+        for s in notes.shifts:
+            t.append("\nlevel shift ", warn)
+            t.append(s.reason)
+        for m in notes.moves:
+            t.append(f"\n{m['ts'][5:16].replace('T', ' ')} ", muted)
+            t.append(f"{m['session_id']}/{m['task_id']} #{m['attempt']} -> {m['model']}: ")
+            reason = str(m["reason"] or "")
+            t.append(reason[reason.find("escalated:") :] if "escalated:" in reason else reason)
+        box.update(t)
+        box.display = True
 
     def _plot(self, by_day: list[dict[str, Any]]) -> None:
         muted = colour(self.app, "br-muted")

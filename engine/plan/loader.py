@@ -17,16 +17,18 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from engine.plan.bounded import read_bounded, strip_bom
+from engine.plan.executor import ExecutorTableError, check_table
 from engine.plan.model import Plan, PlanError, TaskSpec
 from engine.plan.streams import parse_streams
 
 TOP_KEYS = {
-    "name", "workers", "defaults", "task", "agent", "budget", "models", "stream", "checkpoint",
-    "gate",
+    "name", "workers", "defaults", "task", "agent", "budget", "models", "executor", "stream",
+    "checkpoint", "gate",
 }  # fmt: skip
 TASK_KEYS = {
     "id", "run", "prompt", "needs", "files", "timeout", "retries", "retry_delay", "env", "cwd",
-    "priority", "model", "complexity", "stream",
+    "priority", "model", "complexity", "resources", "stream",
 }  # fmt: skip
 DEFAULT_KEYS = TASK_KEYS - {"id", "run", "prompt", "needs", "stream"}
 LEVELS = {"simple", "moderate", "complex", "critical"}
@@ -133,7 +135,7 @@ _EXPECTED: dict[str, tuple[type, ...]] = {
     "id": (str,), "run": (str,), "prompt": (str,), "cwd": (str,), "model": (str,),
     "complexity": (str,), "needs": (list,), "files": (list,), "env": (dict,),
     "timeout": (int, float), "retry_delay": (int, float), "retries": (int,),
-    "priority": (int,), "stream": (str,),
+    "priority": (int,), "resources": (dict,), "stream": (str,),
 }  # fmt: skip
 
 
@@ -151,6 +153,10 @@ def _check_type(path: Path, line: Callable[[], int | None], where: str, key: str
         raise PlanError(path, line(), f"{where}: '{key}' must be a list of strings")
     if key == "env" and not all(isinstance(v, str | int | float | bool) for v in value.values()):
         raise PlanError(path, line(), f"{where}: 'env' values must be strings")
+    if key == "resources" and not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in value.values()
+    ):
+        raise PlanError(path, line(), f"{where}: 'resources' values must be positive numbers")
     if key in ("timeout", "retry_delay") and value <= 0:
         raise PlanError(path, line(), f"{where}: '{key}' must be positive")
     if key == "retries" and value < 0:
@@ -169,7 +175,9 @@ def _check_type(path: Path, line: Callable[[], int | None], where: str, key: str
 def load_plan(path: str | os.PathLike[str]) -> Plan:
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path)
+    except ValueError as exc:
+        raise PlanError(path, None, str(exc)) from None
     except FileNotFoundError:
         raise PlanError(path, None, "no such plan file") from None
     except IsADirectoryError:
@@ -180,7 +188,7 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise PlanError(path, None, "not a text file (plans are UTF-8 TOML)") from None
-    return parse_plan(text, path)
+    return parse_plan(strip_bom(text), path)
 
 
 def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
@@ -195,6 +203,8 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
             line = max(1, len(text.splitlines()))
         msg = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", msg)
         raise PlanError(path, line, f"invalid TOML: {msg}") from None
+    except RecursionError:
+        raise PlanError(path, None, "nested too deeply: not a plan") from None
     loc = _Locator(text)
 
     for key in data:
@@ -282,6 +292,7 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
                 model=merged.get("model"),
                 complexity=merged.get("complexity"),
                 line=loc.header(i),
+                resources={k: float(v) for k, v in merged.get("resources", {}).items()},
                 stream=stream,
             )
         )
@@ -306,7 +317,7 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
             line = next(c.line for c in checkpoints if c.id == cycle[0])
         raise PlanError(path, line, "dependency cycle: " + " -> ".join([*cycle, cycle[0]]))
 
-    for section in ("agent", "budget", "models"):
+    for section in ("agent", "budget", "models", "executor"):
         if section in data and not isinstance(data[section], dict):
             raise PlanError(path, loc.section("", section), f"'{section}' must be a table")
     budget = data.get("budget", {})
@@ -325,6 +336,12 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
         raise PlanError(
             path, loc.section("agent", "command"), "[agent]: command must contain {prompt}"
         )
+    try:
+        executor = check_table(data.get("executor", {}))
+    except ExecutorTableError as exc:
+        bad = re.search(r"'(\w+)'", str(exc))
+        line = loc.section("executor", bad.group(1) if bad else None)
+        raise PlanError(path, line, f"[executor]: {exc}") from None
     workers = data.get("workers")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise PlanError(path, loc.section("", "workers"), "'workers' must be a positive integer")
@@ -338,6 +355,7 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
         agent=agent,
         budget=budget,
         models=data.get("models", {}),
+        executor=executor,
         streams=streams,
         checkpoints=checkpoints,
         gates=gates,

@@ -34,6 +34,8 @@ class TaskSpec:
     model: str | None = None
     complexity: str | None = None
     line: int | None = None
+    #: What a task needs of the worker that runs it (`{ gpu = 1 }`): Dask worker resources.
+    resources: dict[str, float] = field(default_factory=dict)
     stream: str | None = None  # a stream's task: cwd and files are relative to its worktree
 
     @property
@@ -61,6 +63,7 @@ class TaskSpec:
             "model": self.model,
             "complexity": self.complexity,
             "line": self.line,
+            "resources": self.resources,
             "stream": self.stream,
         }
         return {k: v for k, v in spec.items() if k not in _DEFAULTS or v != _DEFAULTS[k]}
@@ -83,6 +86,7 @@ class TaskSpec:
             model=get("model"),
             complexity=get("complexity"),
             line=get("line"),
+            resources=dict(get("resources") or {}),
             stream=get("stream"),
         )
 
@@ -101,6 +105,7 @@ _DEFAULTS: dict[str, Any] = {
     "model": None,
     "complexity": None,
     "line": None,
+    "resources": {},
     "stream": None,
 }
 
@@ -187,6 +192,8 @@ class Plan:
     agent: dict[str, Any] = field(default_factory=dict)
     budget: dict[str, Any] = field(default_factory=dict)
     models: dict[str, Any] = field(default_factory=dict)
+    #: Where tasks run: empty for this machine, or `{kind = "dask", address = ...}`.
+    executor: dict[str, Any] = field(default_factory=dict)
     streams: list[StreamSpec] = field(default_factory=list)
     checkpoints: list[CheckpointSpec] = field(default_factory=list)
     gates: list[GateSpec] = field(default_factory=list)
@@ -200,9 +207,11 @@ class Plan:
 
     @property
     def config(self) -> dict[str, Any]:
-        """The session-wide tables an agent backend reads (and, with streams, the stream,
-        checkpoint and gate tables the streams engine reads back from the session)."""
+        """The session-wide tables an agent backend (and a remote executor) reads; with
+        streams, also the stream, checkpoint and gate tables the streams engine reads back."""
         config: dict[str, Any] = {"agent": self.agent, "budget": self.budget, "models": self.models}
+        if self.executor:
+            config["executor"] = self.executor
         if self.streams:
             config["streams"] = {
                 "plan_dir": self.base_dir,

@@ -18,6 +18,8 @@ import sqlite_utils
 
 from engine import clock
 from engine.locks import HOST, pid_alive
+from engine.sessions.claim import claim_session
+from engine.sessions.orphans import kill_orphans
 from engine.sessions.repo import SessionError, resolve_session
 from engine.sessions.states import ACTIVE_SESSION, SessionStatus, TaskState
 from engine.store import Store, now_iso
@@ -56,6 +58,7 @@ def request(
         raise SessionError(f"session {session['id']} is already {status}")
     if not owner_alive(session, heartbeat_timeout):
         if action == "cancel":
+            claim_session(store, session["id"], heartbeat_timeout=heartbeat_timeout)
             recover(store, session, reason="cancelled while its owner was gone")
             cancel_unowned(store, session["id"])
             return "cancelled"
@@ -136,9 +139,10 @@ def recover(store: Store, session: dict[str, Any], *, reason: str = "owner died"
     sid = session["id"]
     stamp = now_iso()
     why = f"{reason} (pid {session.get('owner_pid')})"
+    orphans = kill_orphans(sid)  # by marker: also a task started just before its owner died
 
     def run(db: sqlite_utils.Database) -> dict[str, Any]:
-        killed = _kill_leftovers(db, session)
+        killed = _kill_leftovers(db, session) + orphans
         workers = [
             r["id"]
             for r in db.query(
@@ -164,7 +168,8 @@ def recover(store: Store, session: dict[str, Any], *, reason: str = "owner died"
             (TaskState.QUEUED, sid, TaskState.RUNNING, TaskState.WAITING_LOCK, TaskState.RETRYING),
         )
         db.execute("DELETE FROM locks WHERE session_id=?", (sid,))
-        db.execute("UPDATE sessions SET owner_pid=NULL WHERE id=?", (sid,))
+        db.execute("UPDATE sessions SET owner_pid=NULL WHERE id=? AND owner_pid IS ?",
+                   (sid, session.get("owner_pid")))  # fmt: skip
         return {"killed": killed, "workers": workers, "tasks": tasks}
 
     result = store.call(run).result()

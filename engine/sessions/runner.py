@@ -17,11 +17,19 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from engine.executors import ControlSlot, Executor, Outcome, RunContext, SubprocessExecutor
+from engine.executors import (
+    ControlSlot,
+    Executor,
+    ExecutorUnavailable,
+    Outcome,
+    RunContext,
+    SubprocessExecutor,
+)
 from engine.locks import HOST, Holder, any_overlap, claim, path_matches, release_sql
 from engine.locks import changes as git_changes
 from engine.plan import TaskSpec
-from engine.sessions.repo import load_specs
+from engine.sessions.claim import process_start
+from engine.sessions.repo import SessionError, load_specs
 from engine.sessions.scheduler import Scheduler
 from engine.sessions.states import SessionStatus, TaskState
 from engine.store import Store, now_iso
@@ -78,7 +86,8 @@ class SessionRunner:
         self.cancelling: str | None = None
         self.status = SessionStatus(session["status"])
         self._waiters: set[asyncio.Future[None]] = set()
-        self._shell = SubprocessExecutor()
+        self._remote = self._remote_executor()  # None: tasks run on this machine
+        self._shell: Any = self._remote or SubprocessExecutor()
         self._shell.kill_grace_s = self.options.kill_grace
         self._agent: Executor | None = None
         self._git: dict[str, str | None] = {}
@@ -94,6 +103,20 @@ class SessionRunner:
             heartbeat_timeout=self.options.heartbeat_timeout,
         )
         self.started_at = time.monotonic()
+
+    def _remote_executor(self) -> Any:
+        """The cluster executor when the plan's [executor] table asks for one (imported only
+        then: a local session never loads a cluster library)."""
+        table = self.config.get("executor") or {}
+        if table.get("kind") != "dask":
+            return None
+        from engine.executors.dask import make_executor
+
+        try:
+            return make_executor(self.store, self.session_id, table, self.specs,
+                                 heartbeat_timeout=self.options.heartbeat_timeout)  # fmt: skip
+        except ExecutorUnavailable as exc:
+            raise SessionError(str(exc)) from None
 
     @classmethod
     def resume_from_store(
@@ -219,14 +242,21 @@ class SessionRunner:
     # -- the run -----------------------------------------------------------------------------
 
     async def run(self) -> SessionStatus:
+        if self._remote is not None:  # a cluster that can't be reached leaves the session as is
+            try:
+                slots = await self._remote.open()
+            except ExecutorUnavailable as exc:
+                raise SessionError(str(exc)) from None
+            if self.options.workers is None:
+                self.pool.resize(slots)
         wake = self._install_wake()  # before announcing ourselves as the owner
         stamp = now_iso()
         self.store.write(
             [
                 (
                     "UPDATE sessions SET status=?, started_at=coalesce(started_at, ?),"
-                    " owner_pid=?, owner_host=?, owner_heartbeat_at=?, workers=?, owner_wake=?"
-                    " WHERE id=?",
+                    " owner_pid=?, owner_host=?, owner_heartbeat_at=?, workers=?, owner_wake=?,"
+                    " owner_start=? WHERE id=?",
                     (
                         SessionStatus.RUNNING,
                         stamp,
@@ -235,6 +265,7 @@ class SessionRunner:
                         stamp,
                         self.pool.target,
                         int(wake),
+                        process_start(os.getpid()),
                         self.session_id,
                     ),
                 )
@@ -266,6 +297,8 @@ class SessionRunner:
                 t.cancel()
             await asyncio.gather(*tickers, return_exceptions=True)
             await self.pool.close()
+            if self._remote is not None:
+                await self._remote.aclose()
             await self._finish_session()
         return self.status
 
@@ -432,6 +465,8 @@ class SessionRunner:
             from engine.executors.agent import make_agent_executor
 
             self._agent = make_agent_executor(self.store, self.config)
+            if self._remote is not None:
+                self._remote.place_agent(self._agent)
         return self._agent
 
     async def _execute(self, worker: Worker, tid: str) -> None:
@@ -596,6 +631,9 @@ class SessionRunner:
             data["reason"] = outcome.reason
         if outcome.usage:
             data["usage"] = outcome.usage
+        if outcome.status == "lost":  # its machine went away: not a failure of the task
+            self._requeue_lost(worker.id, tid, attempt, outcome.reason or "lost", ops, [])
+            return
         transient = outcome.status in ("failed", "timeout")
         if transient and outcome.retryable and attempt <= spec.retries and not self.cancelling:
             worker.failed += 1
@@ -759,23 +797,43 @@ class SessionRunner:
                 )
             )
             worker.current_task = None
-            self.requeues[tid] = self.requeues.get(tid, 0) + 1
-            if self.requeues[tid] > self.options.max_requeues:
-                self.store.write(ops, events)
-                self._record_end(
-                    tid, TaskState.FAILED, None, f"lost {self.requeues[tid]} times: {reason}", []
-                )
-                return
-            self.state[tid] = TaskState.QUEUED
-            ops.append(
-                ("UPDATE tasks SET state=?, worker_id=NULL WHERE session_id=? AND id=?",
-                 (TaskState.QUEUED, self.session_id, tid))
-            )  # fmt: skip
-            events.append(
-                Event(EventType.TASK_REQUEUED, self.session_id, tid, worker.id,
-                      data={"reason": reason, "attempt": attempt})
-            )  # fmt: skip
-            self.sched.push(tid)
+            self._requeue_lost(worker.id, tid, attempt, reason, ops, events)
+            return
+        self.store.write(ops, events)
+        self._notify()
+
+    def _requeue_lost(
+        self,
+        worker_id: str,
+        tid: str,
+        attempt: int,
+        reason: str,
+        ops: list[tuple[str, tuple[Any, ...]]],
+        events: list[Event],
+    ) -> None:
+        """The machine running an attempt went away (a local worker, a cluster's worker): the
+        attempt counts, the task goes back to the queue, or fails after `max_requeues`."""
+        if self.cancelling:  # nothing will run it again
+            self.store.write(ops, events)
+            self._record_end(tid, TaskState.CANCELLED, None, self.cancelling, [])
+            return
+        self.requeues[tid] = self.requeues.get(tid, 0) + 1
+        if self.requeues[tid] > self.options.max_requeues:
+            self.store.write(ops, events)
+            self._record_end(
+                tid, TaskState.FAILED, None, f"lost {self.requeues[tid]} times: {reason}", []
+            )
+            return
+        self.state[tid] = TaskState.QUEUED
+        ops.append(
+            ("UPDATE tasks SET state=?, worker_id=NULL WHERE session_id=? AND id=?",
+             (TaskState.QUEUED, self.session_id, tid))
+        )  # fmt: skip
+        events.append(
+            Event(EventType.TASK_REQUEUED, self.session_id, tid, worker_id,
+                  data={"reason": reason, "attempt": attempt})
+        )  # fmt: skip
+        self.sched.push(tid)
         self.store.write(ops, events)
         self._notify()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.security.masking import redact
+from engine.store.private import open_private
 from engine.telemetry.collector import LEVEL_ORDER
 from engine.telemetry.events import Level
 from engine.telemetry.metrics import Queryable
@@ -82,7 +83,7 @@ def export_events(db: Queryable, path: str | Path, **filters: Any) -> int:
     if fmt is None:
         raise ValueError(f"{path}: unknown export format (use .csv or .jsonl)")
     n = 0
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with open_private(path, "w") as fh:
         if fmt == "csv":
             writer = csv.DictWriter(fh, fieldnames=COLUMNS)
             writer.writeheader()

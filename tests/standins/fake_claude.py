@@ -7,6 +7,7 @@ Behaviour comes from the environment, so a test picks it per task:
   FAKE_AGENT_ONLY   apply the failure mode only when --model is this (else succeed)
   FAKE_AGENT_TIMES  fail this many times, then succeed (counted in FAKE_AGENT_STATE, a file)
   FAKE_AGENT_USAGE  JSON of the `usage` object to report on success
+  FAKE_AGENT_ERROR_USAGE  JSON of the `usage` a failed run reports (default: zero tokens)
   FAKE_AGENT_COST   total_cost_usd to report (default: computed by the caller's table, 0.0)
   FAKE_AGENT_PROMPTS  a directory: each prompt received is written to <dir>/<$BR_TASK>.txt
 It also does small real work when the task's prompt says so (one instruction per line, before
@@ -124,8 +125,11 @@ def main() -> int:
         "long": "Prompt is too long",
     }
     if mode in errors:
-        zero = {"input_tokens": 0, "output_tokens": 0}
-        print(json.dumps(result(errors[mode], is_error=True, usage=zero, cost=0.0, model=model)))
+        spent = json.loads(os.environ.get("FAKE_AGENT_ERROR_USAGE") or "{}") or {
+            "input_tokens": 0,
+            "output_tokens": 0,
+        }
+        print(json.dumps(result(errors[mode], is_error=True, usage=spent, cost=0.0, model=model)))
         return 1
     work = do_work(prompt)
     text = "x" * 200_000 if mode == "long_result" else f"Done: {prompt[:40]}\nEdited 2 files."
