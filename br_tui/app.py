@@ -38,6 +38,7 @@ from br_tui.screens.feed import FeedScreen
 from br_tui.screens.live import ALL, Live
 from br_tui.screens.security import SecurityScreen
 from br_tui.screens.sessions import SessionsScreen
+from br_tui.screens.streams import StreamsScreen
 from br_tui.screens.workers import WorkersScreen
 from br_tui.widgets.palette import with_semantic
 from br_tui.widgets.topbar import Totals
@@ -125,6 +126,7 @@ class BrApp(App[str | None]):
         "feed": FeedScreen,
         "costs": CostsScreen,
         "security": SecurityScreen,
+        "streams": StreamsScreen,
     }
     DEFAULT_MODE = "sessions"
 
@@ -134,6 +136,7 @@ class BrApp(App[str | None]):
         Binding("3", "switch_mode('feed')", "Feed", id="app.feed", show=False),
         Binding("4", "switch_mode('costs')", "Costs", id="app.costs", show=False),
         Binding("5", "switch_mode('security')", "Security", id="app.security", show=False),
+        Binding("6", "switch_mode('streams')", "Streams", id="app.streams", show=False),
         Binding("question_mark", "keys", "Keys", id="app.keys"),
         Binding("ctrl+t", "change_theme", "Theme", id="app.theme", show=False),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),

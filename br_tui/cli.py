@@ -21,6 +21,7 @@ HEADLESS = {
     "summary",
     "cleanup",
 }
+STREAMS = {"streams", "checkpoint", "decide"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
             from br_tui.serve import main as serve_main
 
             return serve_main(args[1:])
+        if args and args[0] in STREAMS:
+            from engine.streams.cli import main as streams_main
+
+            return streams_main(args)
         if args and args[0] in HEADLESS:
             from br_tui.headless import main as headless_main
 
@@ -61,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 #: Verbs that never draw: they may leave without tearing the interpreter down (see `entry`).
-QUICK_EXIT = HEADLESS | {"--scan", "hooks", "routing", "telemetry"}
+QUICK_EXIT = HEADLESS | STREAMS | {"--scan", "hooks", "routing", "telemetry"}
 
 
 def entry() -> None:

@@ -127,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     cl = sub.add_parser("cleanup", parents=[common], help="delete old finished sessions")
     cl.add_argument("--days", type=float, default=30.0, help="ended more than DAYS ago (30)")
     cl.add_argument("--dry-run", action="store_true")
+    cl.add_argument("--force", action="store_true", help="also remove unmerged stream branches")
     return p
 
 
@@ -670,6 +671,9 @@ def cmd_summary(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_cleanup(store: Store, args: argparse.Namespace) -> int:
+    from engine.streams import cleanup_worktrees  # streams: merged worktrees, orphans
+
+    trees = cleanup_worktrees(store, force=args.force, dry_run=args.dry_run)
     rows = cleanup(store, args.days, dry_run=args.dry_run)
     verb = "would delete" if args.dry_run else "deleted"
     pruned = None
@@ -685,10 +689,13 @@ def cmd_cleanup(store: Store, args: argparse.Namespace) -> int:
         pruned = prune(store, retention)
     if args.json:
         print(json.dumps({"dry_run": args.dry_run, "sessions": [r["id"] for r in rows],
-                          "events_pruned": pruned}, default=str))  # fmt: skip
+                          "events_pruned": pruned, "worktrees": trees}, default=str))  # fmt: skip
     else:
         print(f"{verb} {len(rows)} session(s)" + "".join(f"\n  {r['id']} {r['name']} {r['status']}"
                                                           for r in rows))  # fmt: skip
+        from engine.streams.cli import cleanup_text
+
+        print(cleanup_text(trees, args.dry_run), end="")
     return EXIT_OK
 
 

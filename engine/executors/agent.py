@@ -210,6 +210,8 @@ class AgentExecutor:
         assert selection is not None
         self._publish_decision(ctx, est.score, est.reasons, level, selection, extra, choice)
         reserved = selection.estimated_cost_usd or 0.0
+        if extra.get("context"):  # streams call site: shared decisions, the stream's notices
+            ctx.prompt = f"{prompt}\n\n---\n{extra['context']}"
         try:
             return await self._call_loop(ctx, slot, selection, level, est.score)
         finally:

@@ -20,13 +20,17 @@ from typing import Any
 from engine.plan.bounded import read_bounded, strip_bom
 from engine.plan.executor import ExecutorTableError, check_table
 from engine.plan.model import Plan, PlanError, TaskSpec
+from engine.plan.streams import parse_streams
 
-TOP_KEYS = {"name", "workers", "defaults", "task", "agent", "budget", "models", "executor"}
+TOP_KEYS = {
+    "name", "workers", "defaults", "task", "agent", "budget", "models", "executor", "stream",
+    "checkpoint", "gate",
+}  # fmt: skip
 TASK_KEYS = {
     "id", "run", "prompt", "needs", "files", "timeout", "retries", "retry_delay", "env", "cwd",
-    "priority", "model", "complexity", "resources",
+    "priority", "model", "complexity", "resources", "stream",
 }  # fmt: skip
-DEFAULT_KEYS = TASK_KEYS - {"id", "run", "prompt", "needs"}
+DEFAULT_KEYS = TASK_KEYS - {"id", "run", "prompt", "needs", "stream"}
 LEVELS = {"simple", "moderate", "complex", "critical"}
 _ID = re.compile(r"^[A-Za-z0-9_.:/@+-]{1,128}$")
 #: A `[[task]]` header line (TOML whitespace is spaces and tabs): matched per line when the
@@ -35,6 +39,7 @@ _HEADER_LINE = r"[ \t]*\[\[[ \t]*task[ \t]*\]\][ \t]*(?:#[^\r\n]*)?"
 _HEADER = re.compile(f"^{_HEADER_LINE}$")
 _HEADER_ANYWHERE = re.compile(rf"^{_HEADER_LINE}\r?$", re.MULTILINE)
 _TABLE = re.compile(r"^\s*\[")
+_BLOCK = re.compile(r"^[ \t]*\[\[[ \t]*(stream|checkpoint|gate)[ \t]*\]\][ \t]*(?:#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=")
 
 
@@ -66,12 +71,18 @@ class _Locator:
         self.task_lines: list[int] = []
         self.task_keys: list[dict[str, int]] = []
         self.section_keys: dict[str, dict[str, int]] = {}
+        self.blocks: dict[str, list[tuple[int, dict[str, int]]]] = {}
         section = ""
         for n, raw in enumerate(self.lines, start=1):
             if _HEADER.match(raw):
                 self.task_lines.append(n)
                 self.task_keys.append({})
                 section = "task"
+                continue
+            block = _BLOCK.match(raw)
+            if block:
+                section = f"[[{block.group(1)}]]"
+                self.blocks.setdefault(block.group(1), []).append((n, {}))
                 continue
             if _TABLE.match(raw):
                 section = raw.strip().strip("[]").strip()
@@ -82,6 +93,8 @@ class _Locator:
                 key = m.group(1).strip('"')
                 if section == "task" and self.task_keys:
                     self.task_keys[-1].setdefault(key, n)
+                elif section.startswith("[[") and section[2:-2] in self.blocks:
+                    self.blocks[section[2:-2]][-1][1].setdefault(key, n)
                 else:
                     self.section_keys.setdefault(section, {}).setdefault(key, n)
 
@@ -92,6 +105,15 @@ class _Locator:
         if key and key in self.task_keys[index]:
             return self.task_keys[index][key]
         return self.task_lines[index]
+
+    def block(self, name: str, index: int, key: str | None = None) -> int | None:
+        """The line of the index-th `[[name]]` table (stream, checkpoint, gate), or its key."""
+        self._build()
+        blocks = self.blocks.get(name, [])
+        if index >= len(blocks):
+            return None
+        line, keys = blocks[index]
+        return keys.get(key, line) if key else line
 
     def section(self, name: str, key: str | None = None) -> int | None:
         self._build()
@@ -113,7 +135,7 @@ _EXPECTED: dict[str, tuple[type, ...]] = {
     "id": (str,), "run": (str,), "prompt": (str,), "cwd": (str,), "model": (str,),
     "complexity": (str,), "needs": (list,), "files": (list,), "env": (dict,),
     "timeout": (int, float), "retry_delay": (int, float), "retries": (int,),
-    "priority": (int,), "resources": (dict,),
+    "priority": (int,), "resources": (dict,), "stream": (str,),
 }  # fmt: skip
 
 
@@ -246,6 +268,12 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
         merged = {**defaults, **t}
         env = {**defaults.get("env", {}), **t.get("env", {})}
         cwd = merged.get("cwd", ".")
+        stream = t.get("stream")
+        # a stream task's cwd is relative to the stream's worktree, resolved when it runs
+        if stream is not None and (Path(cwd).is_absolute() or ".." in Path(cwd).parts):
+            raise PlanError(
+                path, loc.task(i, "cwd"), f"{where}: a stream task's 'cwd' must stay inside"
+            )
         tasks.append(
             TaskSpec(
                 id=task_id,
@@ -257,15 +285,19 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
                 retries=int(merged.get("retries", 0)),
                 retry_delay=float(merged.get("retry_delay", 1.0)),
                 env={k: str(v) for k, v in env.items()},
-                cwd=resolved.get(cwd) or resolved.setdefault(cwd, str((base / cwd).resolve())),
+                cwd=cwd
+                if stream is not None
+                else resolved.get(cwd) or resolved.setdefault(cwd, str((base / cwd).resolve())),
                 priority=int(merged.get("priority", 0)),
                 model=merged.get("model"),
                 complexity=merged.get("complexity"),
                 line=loc.header(i),
                 resources={k: float(v) for k, v in merged.get("resources", {}).items()},
+                stream=stream,
             )
         )
 
+    streams, gates, checkpoints = parse_streams(data, path, loc, tasks, base)
     index = {t.id: i for i, t in enumerate(tasks)}
     for i, t in enumerate(tasks):
         for dep in t.needs:
@@ -280,9 +312,10 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
     cycle = find_cycle(tasks)
     if cycle:
         first = index[cycle[0]]
-        raise PlanError(
-            path, loc.task(first, "needs"), "dependency cycle: " + " -> ".join([*cycle, cycle[0]])
-        )
+        line = loc.task(first, "needs")
+        if first >= len(raw_tasks):  # a checkpoint's synthetic task
+            line = next(c.line for c in checkpoints if c.id == cycle[0])
+        raise PlanError(path, line, "dependency cycle: " + " -> ".join([*cycle, cycle[0]]))
 
     for section in ("agent", "budget", "models", "executor"):
         if section in data and not isinstance(data[section], dict):
@@ -323,6 +356,10 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
         budget=budget,
         models=data.get("models", {}),
         executor=executor,
+        streams=streams,
+        checkpoints=checkpoints,
+        gates=gates,
+        base_dir=str(base.resolve()),
     )
 
 

@@ -123,6 +123,10 @@ def create_session(
         (stamp, EventType.TASK_QUEUED, DEFAULT_LEVELS.get(EventType.TASK_QUEUED, Level.INFO),
          SCHEMA_VERSION, session_id),
     )  # fmt: skip
+    if plan.streams:  # streams call site: base commit and target recorded at creation
+        from engine.streams import stream_rows
+
+        ops += stream_rows(plan, session_id, stamp)
     store.write(ops, events, derived=[queued])
     return session_id
 

@@ -33,6 +33,7 @@ from engine.sessions.repo import SessionError, load_specs
 from engine.sessions.scheduler import Scheduler
 from engine.sessions.states import SessionStatus, TaskState
 from engine.store import Store, now_iso
+from engine.streams import StreamRuntime
 from engine.telemetry import Event, EventType, OutputLine
 from engine.workers import Pool, Worker, WorkerStatus
 
@@ -92,6 +93,8 @@ class SessionRunner:
         self._git: dict[str, str | None] = {}
         # os.environ decodes every variable on each copy; tasks start from one snapshot.
         self._base_env = dict(os.environ)
+        # streams call site 1/4: worktrees, commits, decisions around each task
+        self.streams = StreamRuntime(store, self.session_id, self.config)
         self.pool = Pool(
             self._worker_loop,
             self._worker_lost,
@@ -505,6 +508,9 @@ class SessionRunner:
                 [started_event],
             )  # fmt: skip
 
+        # streams call site 2/4: a stream task runs in its worktree; $BR_DECISIONS; context
+        prep = await self.streams.before_task(spec, attempt)
+        spec = prep.spec
         root = self._git_root(spec) if spec.files else None
         before = await asyncio.to_thread(git_changes.snapshot, root) if root else None
 
@@ -522,20 +528,34 @@ class SessionRunner:
             worker_id=worker.id,
             argv=["/bin/sh", "-c", spec.run] if spec.run is not None else None,
             cwd=spec.cwd,
-            env={**self._base_env, **spec.env, "BR_SESSION": self.session_id, "BR_TASK": tid},
+            env={
+                **self._base_env,
+                **spec.env,
+                "BR_SESSION": self.session_id,
+                "BR_TASK": tid,
+                **prep.env,
+            },
             timeout=spec.timeout,
             on_line=on_line,
             on_spawn=on_spawn,
             prompt=spec.prompt,
             model=spec.model,
             extra=(
-                {"complexity": spec.complexity, "files": list(spec.files), "task_env": spec.env}
+                {
+                    "complexity": spec.complexity,
+                    "files": list(spec.files),
+                    "task_env": spec.env,
+                    "context": prep.context,
+                }
                 if spec.prompt is not None  # hints for agent backends; a shell has no use
                 else {}
             ),
         )
         try:
-            outcome = await self._executor_for(spec).run(ctx, slot)
+            if prep.error is not None:  # streams call site 3/4: the worktree couldn't be made
+                outcome = Outcome("failed", reason=prep.error, retryable=False)
+            else:
+                outcome = await self._executor_for(spec).run(ctx, slot)
         except asyncio.CancelledError:
             # The worker itself is being torn down (lost or closing): stop the process group.
             slot.cancel()
@@ -548,6 +568,8 @@ class SessionRunner:
         if before is not None and root:
             after = await asyncio.to_thread(git_changes.snapshot, root)
             extra_events += self._violations(spec, root, git_changes.changed(before, after))
+        # streams call site 4/4: decisions the task wrote; its changes as one commit
+        extra_events += await self.streams.after_task(prep, outcome, attempt)
         worker.busy_s += time.monotonic() - (worker.busy_since or time.monotonic())
         worker.busy_since = None
         worker.status = WorkerStatus.IDLE
