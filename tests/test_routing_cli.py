@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime
 
 import pytest
 
+from engine import clock
 from engine.routing.cli import main
 from engine.routing.costs import CallRecord
 from engine.store import Store
@@ -48,7 +50,14 @@ def test_models_lists_the_table():
     assert {m["tier"] for m in data["models"]} == {"fast", "balanced", "strongest"}
 
 
-def test_costs_by_model_and_task(tmp_path):
+@pytest.fixture
+def mid_2026():
+    """The calls below are stamped 2026-01-01: "today" must be a fixed day well after it."""
+    with clock.frozen(datetime(2026, 6, 1, 12, tzinfo=UTC)):
+        yield
+
+
+def test_costs_by_model_and_task(tmp_path, mid_2026):
     db = tmp_path / "br.db"
     with Store(db) as store:
         for task, model, cost in (("a", "m1", 0.25), ("b", "m1", 0.5), ("c", "m2", None)):
