@@ -26,7 +26,7 @@ HEARTBEAT_TIMEOUT = "2"
 
 @pytest.fixture
 def own_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
-    """A scheduler and workers `w0` and `w1` for this test only, all killed afterwards."""
+    """A scheduler for this test only (the test starts its workers), all killed afterwards."""
     pytest.importorskip("distributed")
     logs = tmp_path_factory.mktemp("dask-silent-logs")
     port = _free_port()
@@ -38,7 +38,6 @@ def own_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluste
         )  # fmt: skip
     cluster = DaskCluster(f"tcp://127.0.0.1:{port}", logs, scheduler)
     try:
-        cluster.ensure()
         yield cluster
     finally:
         for proc in [*cluster.workers.values(), scheduler]:
@@ -51,6 +50,23 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
     except ProcessLookupError:
         pass
+
+
+def _start_workers(cluster: DaskCluster, *names: str) -> None:
+    """Start `names` and wait until the scheduler knows exactly the cluster's workers."""
+    from distributed import Client
+
+    for name in names:
+        cluster.start_worker(name)
+    with Client(cluster.address, timeout=60, set_as_default=False) as client:
+        wait_for(
+            lambda: (
+                {w["name"] for w in client.scheduler_info()["workers"].values()}
+                == set(cluster.workers)
+            ),
+            timeout=60,
+            what=f"Dask workers {names} to join; logs in {cluster.logs}",
+        )
 
 
 def _env_of(pid: int) -> dict[bytes, bytes]:
@@ -80,9 +96,12 @@ def _session_pids(session_id: str) -> list[int]:
     return found
 
 
+@pytest.mark.parametrize("victim", ["w0", "w1"])  # both sides of the scheduler's tie-break
 def test_silent_worker_mid_task_loses_the_attempt_and_the_other_worker_finishes_it(
-    own_cluster: DaskCluster, tmp_path: Path
+    own_cluster: DaskCluster, tmp_path: Path, victim: str
 ) -> None:
+    survivor = {"w0": "w1", "w1": "w0"}[victim]
+    _start_workers(own_cluster, victim)  # the first attempt can only start there
     db = tmp_path / "br.db"
     first, runs = tmp_path / "first", tmp_path / "runs.log"
     # The first run would go on for five minutes: only a kill ends it within the test.
@@ -91,7 +110,12 @@ def test_silent_worker_mid_task_loses_the_attempt_and_the_other_worker_finishes_
         f" if [ -e {first} ]; then sleep 0.5; else touch {first}; sleep 300; fi;"
         f" echo end $BR_DASK_WORKER >> {runs}"
     )
-    plan = write_plan(tmp_path / "p.toml", f'[[task]]\nid = "work"\nrun = "{run}"\n')
+    plan = write_plan(
+        tmp_path / "p.toml",
+        f'[[task]]\nid = "work"\nrun = "{run}"\n'
+        # Submitted while the frozen worker looks idle to the scheduler: must go elsewhere.
+        f'[[task]]\nid = "after"\nrun = "echo after $BR_DASK_WORKER >> {runs}"\nneeds = ["work"]\n',
+    )
     owner = spawn_br("run", str(plan), "--dask", own_cluster.address,
                      "--heartbeat-timeout", HEARTBEAT_TIMEOUT, db=db)  # fmt: skip
     frozen: list[int] = []
@@ -102,8 +126,8 @@ def test_silent_worker_mid_task_loses_the_attempt_and_the_other_worker_finishes_
             what="the first attempt to start on the cluster",
         )
         wait_for(first.exists, timeout=30, what="the first run to reach its sleep")
-        victim = _worker_of(pid, own_cluster)
-        survivor = {"w0": "w1", "w1": "w0"}[victim]
+        assert _worker_of(pid, own_cluster) == victim
+        _start_workers(own_cluster, survivor)
         frozen = [own_cluster.workers[victim].pid, os.getpgid(pid)]
         for pgid in frozen:
             _signal_group(pgid, signal.SIGSTOP)
@@ -111,16 +135,20 @@ def test_silent_worker_mid_task_loses_the_attempt_and_the_other_worker_finishes_
         assert owner.returncode == 0, err
         assert _alive(pid), "the frozen run ended while its worker was stopped"
 
-        attempts = query(db, "SELECT attempt, status, reason FROM attempts ORDER BY attempt")
+        attempts = query(
+            db, "SELECT attempt, status, reason FROM attempts WHERE task_id='work' ORDER BY attempt"
+        )
         assert [(a["attempt"], a["status"]) for a in attempts] == [(1, "lost"), (2, "succeeded")]
         assert attempts[0]["reason"].startswith("no word from Dask worker tcp://")
-        assert query(db, "SELECT state FROM tasks")[0]["state"] == "succeeded"
+        assert {r["state"] for r in query(db, "SELECT state FROM tasks")} == {"succeeded"}
         kinds = [r["type"] for r in query(db, "SELECT type FROM events ORDER BY id")]
         assert "task.requeued" in kinds
-        marks = runs.read_text().split()
-        ends = [m for edge, m in zip(marks[::2], marks[1::2], strict=True) if edge == "end"]
-        assert len(ends) == 1
-        assert int(ends[0].split(":")[0]) in own_cluster.worker_pids()[survivor]
+        lines = [line.split() for line in runs.read_text().splitlines()]
+        survivor_pids = own_cluster.worker_pids()[survivor]
+        for edge in ("end", "after"):
+            marks = [mark for kind, mark in lines if kind == edge]
+            assert len(marks) == 1
+            assert int(marks[0].split(":")[0]) in survivor_pids, f"{edge} ran on {victim}"
 
         # The frozen worker wakes: its stale run is killed, not left to finish a second time.
         for pgid in frozen:
