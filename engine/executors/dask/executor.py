@@ -142,6 +142,9 @@ class DaskExecutor:
         self._failed: dict[str, int] = {}
         self._seen: set[str] = set()
         self._workers: dict[str, dict[str, Any]] = {}
+        # Workers an attempt was lost on for silence, until a message from them arrives (or
+        # they leave): the scheduler still counts them as idle, so new attempts avoid them.
+        self._silent: set[str] = set()
         self._written: Any = None
         self._monitor: asyncio.Task[None] | None = None
         self._background: set[asyncio.Future[Any]] = set()
@@ -247,12 +250,18 @@ class DaskExecutor:
         flight = _Flight(key, ctx, slot)
         self._flights[key] = flight
         started = time.monotonic()
+        resources = dict(spec.resources) if spec and spec.resources else None
+        workers = self._placement(resources)
         try:
             flight.future = self.client.submit(
                 remote.run_attempt,
                 job,
                 key=key,
-                resources=dict(spec.resources) if spec and spec.resources else None,
+                resources=resources,
+                workers=workers,
+                # Loose: if those workers go, any may take it; but a resource fallback to
+                # any worker would ignore the resources, so there it stays strict.
+                allow_other_workers=workers is not None and not resources,
                 priority=spec.priority if spec else 0,
                 retries=0,
             )
@@ -274,6 +283,20 @@ class DaskExecutor:
         if flight.future is not None:
             flight.future.release()
         return outcome
+
+    def _placement(self, resources: Mapping[str, float] | None) -> list[str] | None:
+        """The workers an attempt may go to, when some are silent: the others that offer its
+        resources (None, as Dask likes it, when that is every worker or none)."""
+        if not self._silent:
+            return None
+        need = resources or {}
+        fit = [
+            address
+            for address, info in self._workers.items()
+            if address not in self._silent
+            and all((info.get("resources") or {}).get(r, 0) >= n for r, n in need.items())
+        ]
+        return sorted(fit) or None
 
     async def _outcome(self, flight: _Flight, started: float) -> Outcome:
         if flight.lost.done() and not flight.ended.done():
@@ -310,6 +333,8 @@ class DaskExecutor:
 
     def _on_event(self, event: tuple[float, dict[str, Any]]) -> None:
         msg = event[1]
+        if self._silent:
+            self._silent.discard(msg.get("w", ""))  # it speaks again (a stale attempt's end)
         flight = self._flights.get(msg.get("k", ""))
         if flight is None or flight.ended.done() or flight.lost.done():
             return  # an attempt already decided (or another owner's)
@@ -431,6 +456,7 @@ class DaskExecutor:
                 if set(self._workers) - set(workers):
                     self._spawn(self._sweep())
                 self._workers = workers
+                self._silent &= set(workers)
                 self.threads = sum(int(w.get("nthreads") or 0) for w in workers.values())
             self._check_flights()
             self._write_members()
@@ -447,6 +473,7 @@ class DaskExecutor:
             if flight.worker not in self._workers:
                 flight.lost.set_result(f"Dask worker {flight.worker} left the cluster")
             elif now - flight.last_seen > self.heartbeat_timeout:
+                self._silent.add(flight.worker)
                 flight.lost.set_result(
                     f"no word from Dask worker {flight.worker} for {now - flight.last_seen:.0f}s"
                 )
