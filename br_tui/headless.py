@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import clock
+from engine.events import EventType
 from engine.plan import PlanError, load_plan
 from engine.sessions import (
     RunnerOptions,
@@ -37,7 +38,6 @@ from engine.sessions import (
 )
 from engine.store import Store, StoreError, resolve_db_path
 from engine.store.writer import Batch
-from engine.telemetry import EventType
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

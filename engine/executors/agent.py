@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.events import Event, EventType
 from engine.executors.agent_call import Backend, CallResult, call_cost
 from engine.executors.base import ControlSlot, Outcome, RunContext
 from engine.routing import failures
@@ -31,7 +32,6 @@ from engine.routing.estimate import LEVELS, Estimate, estimate
 from engine.routing.models import ModelTable, load_models
 from engine.routing.select import Selection, fallback_after, select_model
 from engine.store.db import now_iso
-from engine.telemetry.events import Event, EventType
 
 BACKENDS = ("command", "anthropic")
 

@@ -17,11 +17,11 @@ from typing import Any
 import sqlite_utils
 
 from engine import clock
+from engine.events import Event, EventType
 from engine.locks import HOST, pid_alive
 from engine.sessions.repo import SessionError, resolve_session
 from engine.sessions.states import ACTIVE_SESSION, SessionStatus, TaskState
 from engine.store import Store, now_iso
-from engine.telemetry import Event, EventType
 
 ACTIONS = {"pause", "resume", "cancel", "scale", "cancel_task"}
 

@@ -14,12 +14,11 @@ from datetime import timedelta
 from typing import Any
 
 from engine import clock
+from engine.events import DEFAULT_LEVELS, SCHEMA_VERSION, Event, EventType, Level
 from engine.plan import Plan, PlanError, TaskSpec, load_plan
 from engine.security.masking import redact
 from engine.sessions.states import FINISHED_SESSION, SessionStatus, TaskState
 from engine.store import Store, iso_from_ts
-from engine.telemetry import Event, EventType
-from engine.telemetry.events import DEFAULT_LEVELS, SCHEMA_VERSION, Level
 
 
 class SessionError(Exception):

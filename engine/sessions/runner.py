@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from engine.events import Event, EventType, OutputLine
 from engine.executors import ControlSlot, Executor, Outcome, RunContext, SubprocessExecutor
 from engine.locks import HOST, Holder, any_overlap, claim, path_matches, release_sql
 from engine.locks import changes as git_changes
@@ -25,7 +26,6 @@ from engine.sessions.repo import load_specs
 from engine.sessions.scheduler import Scheduler
 from engine.sessions.states import SessionStatus, TaskState
 from engine.store import Store, now_iso
-from engine.telemetry import Event, EventType, OutputLine
 from engine.workers import Pool, Worker, WorkerStatus
 
 MAX_BACKOFF_S = 60.0

@@ -22,9 +22,9 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
+from engine.events import SCHEMA_VERSION, Event, OutputLine
 from engine.security.masking import redact
 from engine.store.db import connect, iso_from_ts, open_db
-from engine.telemetry.events import SCHEMA_VERSION, Event, OutputLine
 
 T = TypeVar("T")
 Op = tuple[str, Sequence[Any]]

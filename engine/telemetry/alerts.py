@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import clock
+from engine.events import Event, EventType, Level
 from engine.store import Batch, Store, iso_from_ts
 from engine.telemetry.collector import level_at_least
-from engine.telemetry.events import Event, EventType, Level
 from engine.telemetry.metrics import Queryable, rows
 from engine.telemetry.probes import PROBES, Sample
 from engine.telemetry.thresholds import BUILTIN, Threshold

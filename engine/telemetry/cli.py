@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from engine.events import Level
 from engine.security.masking import redact
 from engine.store import Store, StoreError, connect, open_db, resolve_db_path
 from engine.telemetry import metrics
 from engine.telemetry.alerts import active_alerts, alert_history
-from engine.telemetry.events import Level
 from engine.telemetry.export import export_events, iter_events
 from engine.telemetry.metrics import rows
 from engine.telemetry.rollups import ATTEMPTS, prune, rollup_rows

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
+from engine.events import EventType
 from engine.store.db import now_iso
-from engine.telemetry.events import EventType
 
 
 class Queryable(Protocol):
