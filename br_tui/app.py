@@ -11,7 +11,6 @@ reads, it reads on that thread.
 from __future__ import annotations
 
 import argparse
-import json
 import queue
 import sys
 import threading
@@ -382,11 +381,9 @@ def read_totals(store: Store, project: str) -> Totals:
     )
     by = {r["status"]: r for r in rows}
     active = [by[s] for s in ("running", "paused") if s in by] or list(by.values())
-    cost = None
-    if store.query("SELECT 1 FROM sqlite_master WHERE name='agent_calls'"):
-        from engine.routing import total_spend
+    from engine.routing import total_spend
 
-        cost = total_spend(store, period="day")
+    cost = total_spend(store, period="day")
     alerts, known = read_alerts(store)
     return Totals(
         project=project,
@@ -404,24 +401,9 @@ def read_totals(store: Store, project: str) -> Totals:
 
 def read_alerts(store: Store) -> tuple[list[str], bool]:
     """Active alerts: telemetry's own answer when it has one, else raised minus cleared events."""
-    try:
-        from engine.telemetry import active_alerts  # type: ignore[attr-defined]
-    except ImportError:
-        active_alerts = None
-    if active_alerts is not None:
-        return [_alert_text(a) for a in active_alerts(store)], True
-    rows = store.query(
-        "SELECT type, data FROM events WHERE type IN ('alert.raised', 'alert.cleared') ORDER BY id"
-    )
-    live: dict[str, str] = {}
-    for r in rows:
-        data = json.loads(r["data"] or "{}")
-        key = str(data.get("id") or data.get("name") or data.get("alert") or data.get("rule"))
-        if r["type"] == "alert.raised":
-            live[key] = str(data.get("message") or data.get("name") or key)
-        else:
-            live.pop(key, None)
-    return list(live.values()), True
+    from engine.telemetry.alerts import active_alerts
+
+    return [_alert_text(a) for a in active_alerts(store)], True
 
 
 def _alert_text(alert: Any) -> str:
@@ -485,7 +467,7 @@ def main(argv: list[str]) -> int:
 
 def exit_summary(store: Store, started: list[str], since: str, detached: list[str]) -> str:
     """What ran while the app was open: the sessions it started, and any that ran meanwhile."""
-    from br_tui.headless import run_summary
+    from engine.views import run_summary
 
     ids = list(dict.fromkeys(started))
     ids += [
@@ -503,7 +485,7 @@ def exit_summary(store: Store, started: list[str], since: str, detached: list[st
     for sid in ids:
         rows = store.query("SELECT * FROM sessions WHERE id=?", (sid,))
         if rows:
-            out.append(run_summary(store, rows[0]))
+            out.append(run_summary(store, sid).text())
     if detached:
         out.append(
             "still running in the background: "

@@ -7,37 +7,30 @@ line on stderr, exit 0 success, 1 something failed, 2 usage/plan/database error,
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import gc
 import json
 import os
-import signal
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from engine import clock
 from engine.events import EventType
-from engine.plan import PlanError, load_plan
+from engine.plan import PlanError
 from engine.sessions import (
-    RunnerOptions,
     SessionError,
-    SessionRunner,
     SessionStatus,
     cleanup,
-    create_session,
     list_sessions,
     owner_alive,
-    recover,
     request,
     resolve_session,
     session_tasks,
 )
-from engine.store import Store, StoreError, resolve_db_path
-from engine.store.writer import Batch
+from engine.sessions import owner as sessions_owner
+from engine.sessions.owner import Owner
+from engine.store import Batch, Store, StoreError, resolve_db_path
+from engine.views import run_summary
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -130,7 +123,6 @@ def main(argv: list[str]) -> int:
         print(f"br-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
-        gc.unfreeze()  # what a run's set-up froze (`_setting_up`) is collectable again
         store.close()
 
 
@@ -186,7 +178,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 # -- run / resume --------------------------------------------------------------------------
 
 
-class Progress:
+class ProgressLine:
     """A one-line progress display on stderr, redrawn at most 10 times a second."""
 
     def __init__(self, total: int, done: int = 0) -> None:
@@ -231,160 +223,50 @@ class Progress:
             sys.stderr.flush()
 
 
-def start_alerts(store: Store) -> Any:
-    """Thresholds from the project's config, watched while a session runs in this process."""
-    from engine.telemetry.alerts import AlertMonitor
-    from engine.telemetry.thresholds import ThresholdError, load_config
-
-    try:
-        conf = load_config(Path.cwd())
-    except ThresholdError as exc:
-        raise SessionError(str(exc)) from None
-    return AlertMonitor(store, conf.thresholds, interval=conf.interval_s).start()
-
-
-def drive(store: Store, runner: SessionRunner, args: argparse.Namespace, done: int = 0) -> int:
-    """Run a session in the foreground: Ctrl-C cancels cleanly (twice: kill at once)."""
-    monitor = start_alerts(store)
-    started = time.monotonic()
-    progress = Progress(len(runner.specs), done)
+def drive(store: Store, owner: Owner, args: argparse.Namespace) -> int:
+    """Run a session in the foreground with a progress line; print how it ended."""
+    progress = ProgressLine(owner.total, owner.done)
     progress.enabled = progress.enabled and not getattr(args, "quiet", False)
-    unsubscribe = store.subscribe(progress.on_batch)
-    interrupted = 0
-
-    async def go() -> SessionStatus:
-        loop = asyncio.get_running_loop()
-
-        def on_signal(signame: str) -> None:
-            nonlocal interrupted
-            interrupted += 1
-            if interrupted == 1:
-                runner.cancel(f"interrupted ({signame})")
-            else:
-                runner._shell.kill_grace_s = 0.0
-                for slot in runner.slots.values():
-                    slot.cancel()
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, on_signal, sig.name)
-        return await runner.run()
-
     try:
-        status = asyncio.run(go())
+        result = owner.run(watch=progress.on_batch)
     finally:
-        unsubscribe()
         progress.clear()
-        monitor.stop()
-    row = resolve_session(store, runner.session_id)
-    wall = time.monotonic() - started
     if args.json:
-        full = session_json(row)
-        print(json.dumps({**{k: full[k] for k in RUN_KEYS}, "wall_s": round(wall, 3)}))
+        full = session_json(resolve_session(store, result.session_id))
+        print(json.dumps({**{k: full[k] for k in RUN_KEYS}, "wall_s": round(result.wall_s, 3)}))
     else:
-        print(run_summary(store, row, wall))
-    if interrupted:
+        print(run_summary(store, result.session_id).text(result.wall_s))
+    if result.interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_OK if status is SessionStatus.COMPLETED else EXIT_FAILED
-
-
-def run_summary(store: Store, row: dict[str, Any], wall: float | None = None) -> str:
-    """What users of task-runner UIs ask for on exit: totals, and failures with their output."""
-    lines = [
-        f"session {row['id']} ({row['name']}): {row['status']}"
-        f"  {row['succeeded']} succeeded, {row['failed']} failed, {row['cancelled']} cancelled"
-        f" of {row['total']}" + (f" in {wall:.2f}s" if wall is not None else "")
-    ]
-    failed = store.query(
-        "SELECT id, reason FROM tasks WHERE session_id=? AND state='failed' ORDER BY ended_at",
-        (row["id"],),
-    )
-    for t in failed[:10]:
-        lines.append(f"  ✗ {t['id']}: {t['reason'] or 'failed'}")
-        tail = store.query(
-            "SELECT line FROM output WHERE session_id=? AND task_id=? ORDER BY seq DESC LIMIT 5",
-            (row["id"], t["id"]),
-        )
-        lines += [f"      {r['line']}" for r in reversed(tail)]
-    if len(failed) > 10:
-        lines.append(f"  … and {len(failed) - 10} more failed (br-tui status {row['id']})")
-    return "\n".join(lines)
+    return EXIT_OK if result.status is SessionStatus.COMPLETED else EXIT_FAILED
 
 
 def cmd_run(store: Store, args: argparse.Namespace) -> int:
-    with _setting_up():
-        plan = load_plan(args.plan)
-        workers = args.workers or plan.workers
-        session_id = create_session(store, plan, name=args.name, workers=workers)
-        store.flush()
-        row = resolve_session(store, session_id)
-        if not args.json and not args.quiet and sys.stderr.isatty():
-            print(f"br-tui: session {session_id} — {len(plan.tasks)} tasks", file=sys.stderr)
-        runner = SessionRunner(
-            store,
-            row,
-            plan.tasks,
-            RunnerOptions(
-                workers=workers,
-                max_workers=max(args.max_workers, workers or 1),
-                heartbeat_timeout=args.heartbeat_timeout,
-            ),
-        )
-    return drive(store, runner, args)
-
-
-@contextlib.contextmanager
-def _setting_up() -> Iterator[None]:
-    """No garbage collection while a run is set up, then freeze what the set-up built.
-
-    The plan, its task specs and the runner's tables live until the run ends: collections while
-    they are built find nothing to free, and each full collection during the run would walk
-    them again. 2,000 tasks: ~30 ms less CPU (bench/scheduler.py). A set-up that fails
-    freezes nothing; `main` unfreezes when the verb ends, whatever way it ends.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    except BaseException:
-        if enabled:
-            gc.enable()
-        raise
-    gc.freeze()
-    if enabled:
-        gc.enable()
+    owner = sessions_owner.start(
+        store,
+        args.plan,
+        name=args.name,
+        workers=args.workers,
+        max_workers=args.max_workers,
+        heartbeat_timeout=args.heartbeat_timeout,
+    )
+    if not args.json and not args.quiet and sys.stderr.isatty():
+        print(f"br-tui: session {owner.session_id} — {owner.total} tasks", file=sys.stderr)
+    return drive(store, owner, args)
 
 
 def cmd_resume(store: Store, args: argparse.Namespace) -> int:
-    row = resolve_session(store, args.session)
-    status = SessionStatus(row["status"])
-    if status.finished:
-        raise SessionError(f"session {row['id']} is already {status}")
-    if owner_alive(row, args.heartbeat_timeout):
-        if status is SessionStatus.PAUSED:
-            result = request(store, row["id"], "resume")
-            _emit(args, {"session_id": row["id"], "result": result}, f"{row['id']}: {result}")
-            return EXIT_OK
-        raise SessionError(f"session {row['id']} is running (owner pid {row['owner_pid']})")
-    if status is not SessionStatus.CREATED:
-        info = recover(store, row)
-        if not args.json and row["owner_pid"] is not None:
-            print(
-                f"br-tui: recovered session {row['id']}: owner pid {row['owner_pid']} gone,"
-                f" {info['killed']} leftover process group(s) killed,"
-                f" {info['requeued']} task(s) requeued",
-                file=sys.stderr,
-            )
-        row = resolve_session(store, row["id"])
-    with _setting_up():
-        runner = SessionRunner.resume_from_store(
-            store,
-            row,
-            RunnerOptions(
-                workers=args.workers or row["workers"], heartbeat_timeout=args.heartbeat_timeout
-            ),
-        )
-    already = sum(1 for s in runner.state.values() if s.finished)
-    return drive(store, runner, args, done=already)
+    res = sessions_owner.resume(
+        store, args.session, workers=args.workers, heartbeat_timeout=args.heartbeat_timeout
+    )
+    if res.owner is None:
+        _emit(args, {"session_id": res.session_id, "result": res.answer},
+              f"{res.session_id}: {res.answer}")  # fmt: skip
+        return EXIT_OK
+    note = sessions_owner.recovery_note(res)
+    if note and not args.json:
+        print(note, file=sys.stderr)
+    return drive(store, res.owner, args)
 
 
 # -- inspection and control ----------------------------------------------------------------
@@ -545,9 +427,7 @@ def cmd_summary(store: Store, args: argparse.Namespace) -> int:
     durations = [r["d"] for r in store.query(
         "SELECT duration_s AS d FROM tasks WHERE state='succeeded' AND duration_s IS NOT NULL"
         " ORDER BY duration_s")]  # fmt: skip
-    cost = None
-    if store.query("SELECT 1 FROM sqlite_master WHERE name='agent_calls'"):
-        cost = store.query("SELECT coalesce(sum(cost_usd), 0) AS c FROM agent_calls")[0]["c"]
+    cost = store.query("SELECT coalesce(sum(cost_usd), 0) AS c FROM agent_calls")[0]["c"]
 
     def pct(p: float) -> float | None:
         if not durations:

@@ -180,10 +180,8 @@ class CostsScreen(LiveScreen):
     # -- spend ---------------------------------------------------------------------------------
 
     def load(self, topics: frozenset[str]) -> CostsData:
-        try:
-            from engine.routing import Budgets, budget_status, load_models, spend_by
-        except ImportError as exc:
-            return CostsData(f"routing is not available yet ({exc})")
+        from engine.routing import Budgets, budget_status, load_models, spend_by
+
         store = self.br.store
         models = self._models or load_models()
         now = clock.now_dt()

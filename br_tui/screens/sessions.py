@@ -96,15 +96,13 @@ class SessionsScreen(LiveScreen):
             "SELECT * FROM sessions ORDER BY created_at DESC, rowid DESC LIMIT ?",
             (SESSION_LIMIT,),
         )
-        costs: dict[str, float] = {}
-        if store.query("SELECT 1 FROM sqlite_master WHERE name='agent_calls'"):
-            costs = {
-                r["session_id"]: r["c"]
-                for r in store.query(
-                    "SELECT session_id, sum(cost_usd) AS c FROM agent_calls"
-                    " WHERE session_id IS NOT NULL GROUP BY session_id"
-                )
-            }
+        costs: dict[str, float] = {
+            r["session_id"]: r["c"]
+            for r in store.query(
+                "SELECT session_id, sum(cost_usd) AS c FROM agent_calls"
+                " WHERE session_id IS NOT NULL GROUP BY session_id"
+            )
+        }
         data = SessionsData(rows, costs)
         sid = self.sessions.cursor_key or (rows[0]["id"] if rows else None)
         if sid is not None:

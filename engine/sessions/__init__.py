@@ -2,13 +2,11 @@
 
 from engine.sessions.control import cancel_unowned, owner_alive, recover, request
 from engine.sessions.repo import (
-    Progress,
     SessionError,
     cleanup,
     create_session,
     list_sessions,
     load_specs,
-    progress,
     resolve_session,
     session_tasks,
 )
@@ -17,7 +15,6 @@ from engine.sessions.scheduler import Scheduler
 from engine.sessions.states import SessionStatus, TaskState
 
 __all__ = [
-    "Progress",
     "RunnerOptions",
     "Scheduler",
     "SessionError",
@@ -30,7 +27,6 @@ __all__ = [
     "list_sessions",
     "load_specs",
     "owner_alive",
-    "progress",
     "recover",
     "request",
     "resolve_session",

@@ -1,4 +1,4 @@
-"""Sessions as rows: create from a plan, look up, list, derive progress, clean up.
+"""Sessions as rows: create from a plan, look up, list, clean up.
 
 A task's command, prompt and env are stored masked. When masking changed them, the row is
 flagged `needs_plan`: a process that resumes the session re-reads those tasks from the plan
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -23,24 +22,6 @@ from engine.store import Store, iso_from_ts
 
 class SessionError(Exception):
     """An unknown, ambiguous or unusable session id: one line for the user."""
-
-
-@dataclass(slots=True)
-class Progress:
-    total: int
-    succeeded: int
-    failed: int
-    cancelled: int
-    running: int
-    queued: int
-
-    @property
-    def done(self) -> int:
-        return self.succeeded + self.failed + self.cancelled
-
-    @property
-    def fraction(self) -> float:
-        return self.done / self.total if self.total else 1.0
 
 
 def new_session_id() -> str:
@@ -168,26 +149,6 @@ def load_specs(store: Store, session: dict[str, Any]) -> list[TaskSpec]:
         else:
             specs.append(TaskSpec.from_json(row["id"], json.loads(row["spec"])))
     return specs
-
-
-def progress(store: Store, session_id: str) -> Progress:
-    counts = {
-        r["state"]: r["n"]
-        for r in store.query(
-            "SELECT state, count(*) AS n FROM tasks WHERE session_id=? GROUP BY state",
-            (session_id,),
-        )
-    }
-    return Progress(
-        total=sum(counts.values()),
-        succeeded=counts.get(TaskState.SUCCEEDED, 0),
-        failed=counts.get(TaskState.FAILED, 0),
-        cancelled=counts.get(TaskState.CANCELLED, 0),
-        running=counts.get(TaskState.RUNNING, 0),
-        queued=counts.get(TaskState.QUEUED, 0)
-        + counts.get(TaskState.WAITING_LOCK, 0)
-        + counts.get(TaskState.RETRYING, 0),
-    )
 
 
 def list_sessions(

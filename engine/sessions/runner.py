@@ -119,6 +119,16 @@ class SessionRunner:
                 runner.state[r["id"]] = TaskState(r["state"])
         return runner
 
+    @property
+    def total(self) -> int:
+        """Tasks in the session."""
+        return len(self.specs)
+
+    @property
+    def ended(self) -> int:
+        """Tasks that have ended (succeeded, failed or cancelled)."""
+        return sum(1 for s in self.state.values() if s.finished)
+
     # -- public control ----------------------------------------------------------------------
 
     def apply(self, action: str, arg: str | None = None) -> str:
@@ -174,6 +184,13 @@ class SessionRunner:
         self.store.write([*ops, self._counts_op()], events)
         self._notify()
         return "cancelling"
+
+    def stop_now(self) -> None:
+        """Stop every running task at once: SIGTERM then SIGKILL with no grace in between (a
+        second interrupt, when the user won't wait for the first one's clean cancel)."""
+        self._shell.kill_grace_s = 0.0
+        for slot in self.slots.values():
+            slot.cancel()
 
     def cancel_task(self, task_id: str) -> str:
         if task_id not in self.specs:

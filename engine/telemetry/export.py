@@ -14,8 +14,8 @@ from typing import Any
 
 from engine.events import Level
 from engine.security.masking import redact
+from engine.store.queryable import Queryable
 from engine.telemetry.collector import LEVEL_ORDER
-from engine.telemetry.metrics import Queryable
 
 COLUMNS = ("id", "ts", "type", "level", "session_id", "task_id", "worker_id", "data", "v")
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
