@@ -13,11 +13,10 @@ from datetime import timedelta
 from typing import Any
 
 from engine import clock
-from engine.events import DEFAULT_LEVELS, SCHEMA_VERSION, Event, EventType, Level
 from engine.plan import Plan, PlanError, TaskSpec, load_plan
-from engine.security.masking import redact
-from engine.sessions.states import FINISHED_SESSION, SessionStatus, TaskState
-from engine.store import Store, iso_from_ts
+from engine.sessions import journal
+from engine.sessions.states import FINISHED_SESSION, SessionStatus
+from engine.store import Store
 
 
 class SessionError(Exception):
@@ -44,60 +43,7 @@ def create_session(
         except ValueError as exc:
             raise PlanError(plan.path, None, f"agent configuration: {exc}") from None
     session_id = new_session_id()
-    now = clock.now()
-    stamp = iso_from_ts(now)  # one moment: the session, its created event, every queued task
-    ops: list[tuple[str, tuple[Any, ...]]] = [
-        (
-            "INSERT INTO sessions (id, name, plan_path, plan_hash, status, created_at, workers,"
-            " total, config) VALUES (?,?,?,?,?,?,?,?,?)",
-            (
-                session_id,
-                name or plan.name,
-                str(plan.path),
-                plan.digest,
-                SessionStatus.CREATED,
-                stamp,
-                workers,
-                len(plan.tasks),
-                json.dumps(plan.config),
-            ),
-        )
-    ]
-    events = [
-        Event(
-            EventType.SESSION_CREATED,
-            session_id,
-            data={"name": name or plan.name, "plan": str(plan.path), "total": len(plan.tasks)},
-            ts=now,
-        )
-    ]
-    for seq, task in enumerate(plan.tasks):
-        spec = json.dumps(task.to_json())
-        masked = redact(spec)
-        ops.append(
-            (
-                "INSERT INTO tasks (session_id, id, seq, kind, spec, needs_plan, priority, state)"
-                " VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    session_id,
-                    task.id,
-                    seq,
-                    task.kind,
-                    masked,
-                    int(masked != spec),
-                    task.priority,
-                    TaskState.QUEUED,
-                ),
-            )
-        )
-    queued = (  # every task enters the queue now: one event each, built by SQLite
-        "INSERT INTO events (ts, type, level, session_id, task_id, data, v)"
-        " SELECT ?, ?, ?, session_id, id, json_object('kind', kind), ? FROM tasks"
-        " WHERE session_id = ? ORDER BY seq",
-        (stamp, EventType.TASK_QUEUED, DEFAULT_LEVELS.get(EventType.TASK_QUEUED, Level.INFO),
-         SCHEMA_VERSION, session_id),
-    )  # fmt: skip
-    store.write(ops, events, derived=[queued])
+    journal.session_created(store, plan, session_id, name=name, workers=workers)
     return session_id
 
 
@@ -123,6 +69,11 @@ def resolve_session(store: Store, ref: str | None) -> dict[str, Any]:
 
 def session_tasks(store: Store, session_id: str) -> list[dict[str, Any]]:
     return store.query("SELECT * FROM tasks WHERE session_id = ? ORDER BY seq", (session_id,))
+
+
+def task_states(store: Store, session_id: str) -> list[dict[str, Any]]:
+    """Each task's id, state and attempts so far (what a resumed runner starts from)."""
+    return store.query("SELECT id, state, attempts FROM tasks WHERE session_id=?", (session_id,))
 
 
 def load_specs(store: Store, session: dict[str, Any]) -> list[TaskSpec]:
