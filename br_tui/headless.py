@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine import clock
+from engine import clock, views
 from engine.events import EventType
 from engine.plan import PlanError
 from engine.sessions import (
@@ -25,7 +25,6 @@ from engine.sessions import (
     owner_alive,
     request,
     resolve_session,
-    session_tasks,
 )
 from engine.sessions import owner as sessions_owner
 from engine.sessions.owner import Owner
@@ -274,7 +273,7 @@ def cmd_resume(store: Store, args: argparse.Namespace) -> int:
 
 def cmd_status(store: Store, args: argparse.Namespace) -> int:
     row = resolve_session(store, args.session)
-    tasks = session_tasks(store, row["id"])
+    tasks = views.tasks(store, row["id"])
     obj = {
         "session_id": row["id"],
         "name": row["name"],
@@ -366,28 +365,13 @@ def cmd_scale(store: Store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _utilization(w: dict[str, Any]) -> float | None:
-    """Busy share of the worker's life so far, from its last heartbeat row."""
-    from datetime import datetime
-
-    if not (w["started_at"] and w["heartbeat_at"]):
-        return None
-    alive = (
-        datetime.fromisoformat(w["heartbeat_at"]) - datetime.fromisoformat(w["started_at"])
-    ).total_seconds()
-    return round(min(w["busy_s"] / alive, 1.0), 3) if alive > 0 else None
-
-
 def cmd_workers(store: Store, args: argparse.Namespace) -> int:
     row = resolve_session(store, args.session)
-    workers = store.query(
-        "SELECT * FROM workers WHERE session_id=? ORDER BY CAST(substr(id, 2) AS INTEGER)",
-        (row["id"],),
-    )
+    workers = views.session_workers(store, row["id"])
     if args.json:
-        keys = ("id", "status", "current_task", "done", "failed", "busy_s", "heartbeat_at")
-        print(json.dumps([{**{k: w[k] for k in keys}, "utilization": _utilization(w)}
-                          for w in workers]))  # fmt: skip
+        keys = ("id", "status", "current_task", "done", "failed", "busy_s", "heartbeat_at",
+                "utilization")  # fmt: skip
+        print(json.dumps([{k: w[k] for k in keys} for w in workers]))
         return EXIT_OK
     print(f"session {row['id']} ({row['name']}): {row['status']}")
     print(
@@ -400,7 +384,7 @@ def cmd_workers(store: Store, args: argparse.Namespace) -> int:
                     str(w["done"]),
                     str(w["failed"]),
                     f"{w['busy_s']:.1f}s",
-                    "-" if (u := _utilization(w)) is None else f"{u:.0%}",
+                    "-" if (u := w["utilization"]) is None else f"{u:.0%}",
                     _ago(w["heartbeat_at"]),
                 ]
                 for w in workers
@@ -412,42 +396,8 @@ def cmd_workers(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_summary(store: Store, args: argparse.Namespace) -> int:
-    by_status = {
-        r["status"]: r["n"]
-        for r in store.query("SELECT status, count(*) AS n FROM sessions GROUP BY status")
-    }
-    by_state = {
-        r["state"]: r["n"]
-        for r in store.query("SELECT state, count(*) AS n FROM tasks GROUP BY state")
-    }
-    att = store.query(
-        "SELECT count(*) AS n, sum(wall_s) AS wall, sum(cpu_s) AS cpu, max(peak_rss_kb) AS rss"
-        " FROM attempts WHERE ended_at IS NOT NULL"
-    )[0]
-    durations = [r["d"] for r in store.query(
-        "SELECT duration_s AS d FROM tasks WHERE state='succeeded' AND duration_s IS NOT NULL"
-        " ORDER BY duration_s")]  # fmt: skip
-    cost = store.query("SELECT coalesce(sum(cost_usd), 0) AS c FROM agent_calls")[0]["c"]
-
-    def pct(p: float) -> float | None:
-        if not durations:
-            return None
-        return round(durations[min(len(durations) - 1, int(p * len(durations)))], 4)
-
-    finished = by_state.get("succeeded", 0) + by_state.get("failed", 0)
-    obj = {
-        "sessions": sum(by_status.values()),
-        "sessions_by_status": by_status,
-        "tasks": sum(by_state.values()),
-        "tasks_by_state": by_state,
-        "success_rate": round(by_state.get("succeeded", 0) / finished, 4) if finished else None,
-        "attempts": att["n"],
-        "task_p50_s": pct(0.5),
-        "task_p95_s": pct(0.95),
-        "cpu_s": round(att["cpu"] or 0.0, 3),
-        "peak_rss_kb": att["rss"],
-        "cost_usd": round(cost, 6) if cost is not None else None,
-    }
+    obj = views.overall(store)
+    by_status, by_state = obj["sessions_by_status"], obj["tasks_by_state"]
     if args.json:
         print(json.dumps(obj))
         return EXIT_OK
@@ -459,7 +409,7 @@ def cmd_summary(store: Store, args: argparse.Namespace) -> int:
         f"tasks: {obj['tasks']} ({states})\n"
         f"success rate: {rate}   task time p50 {obj['task_p50_s']}s  p95 {obj['task_p95_s']}s\n"
         f"cpu: {obj['cpu_s']}s   peak rss: {obj['peak_rss_kb']} kB"
-        + (f"\ncost: ${obj['cost_usd']:.4f}" if cost is not None else "")
+        + f"\ncost: ${obj['cost_usd']:.4f}"
     )
     return EXIT_OK
 
