@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine import cli_support as cli
 from engine import clock, views
+from engine.cli_support import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from engine.events import EventType
 from engine.plan import PlanError
 from engine.sessions import (
@@ -31,39 +33,16 @@ from engine.sessions.owner import Owner
 from engine.store import Batch, Store, StoreError, resolve_db_path
 from engine.views import run_summary
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, like every other error
-        raise UsageError(f"{self.prog}: {message}")
-
-
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return n
-
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="br-tui", description="Run build plans in parallel, headless.")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", help="database path (default $BR_DB or ./.buildrunner/br.db)")
-    common.add_argument("--json", action="store_true", help="machine-readable output")
-    sub = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    p = cli.parser(prog="br-tui", description="Run build plans in parallel, headless.")
+    common = cli.common_options()
+    sub = cli.subcommands(p, "verb")
 
     run = sub.add_parser("run", parents=[common], help="run a plan to the end")
     run.add_argument("plan")
-    run.add_argument("--workers", type=_positive, help="parallel workers (default: CPU count)")
-    run.add_argument("--max-workers", type=_positive, default=64)
+    run.add_argument("--workers", type=cli.positive, help="parallel workers (default: CPU count)")
+    run.add_argument("--max-workers", type=cli.positive, default=64)
     run.add_argument("--name", help="session name (default: the plan's name)")
     run.add_argument("--heartbeat-timeout", type=float, default=30.0)
     run.add_argument("--quiet", action="store_true", help="no progress line")
@@ -73,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", parents=[common], help="sessions, newest first")
     ls.add_argument("--status", help="only sessions in this status")
-    ls.add_argument("--limit", type=_positive)
+    ls.add_argument("--limit", type=cli.positive)
 
     controls = {
         "pause": "stop dispatch, SIGSTOP running tasks",
@@ -86,13 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
         "resume", parents=[common], help="continue a paused session, or recover and finish one"
     )
     rs.add_argument("session", nargs="?")
-    rs.add_argument("--workers", type=_positive)
+    rs.add_argument("--workers", type=cli.positive)
     rs.add_argument("--heartbeat-timeout", type=float, default=30.0)
     rs.add_argument("--quiet", action="store_true")
 
     sc = sub.add_parser("scale", parents=[common], help="grow or shrink a running session's pool")
     sc.add_argument("session", nargs="?")
-    sc.add_argument("workers", type=_positive)
+    sc.add_argument("workers", type=cli.positive)
 
     wk = sub.add_parser("workers", parents=[common], help="the workers of a session")
     wk.add_argument("session", nargs="?")
@@ -106,33 +85,24 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     try:
         args = build_parser().parse_args(argv)
-    except UsageError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_USAGE
+    except cli.UsageError as exc:
+        return cli.fail(exc)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     try:
         store = Store(resolve_db_path(args.db))
     except StoreError as exc:
-        print(f"br-tui: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return cli.fail(exc)
     try:
         return VERBS[args.verb](store, args)
     except (SessionError, PlanError, StoreError) as exc:
-        print(f"br-tui: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return cli.fail(exc)
     finally:
         store.close()
 
 
-# -- output helpers ------------------------------------------------------------------------
-
-
 def _emit(args: argparse.Namespace, obj: Any, text: str) -> None:
-    if args.json:
-        print(json.dumps(obj))
-    else:
-        print(text)
+    cli.emit(args.json, obj, text)
 
 
 #: `run --json` prints these keys of a session object, plus the wall time (docs/cli.md).

@@ -10,6 +10,7 @@ time: argparse (~6 ms: gettext, locale, shutil) only when a parser is built.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -61,15 +62,20 @@ def common_options(*, db: bool = True, json: bool = True) -> argparse.ArgumentPa
     return common
 
 
-def emit(as_json: bool, obj: Any, text: str, out: IO[str] | None = None) -> None:
-    """`obj` as one JSON line with `--json`, else `text`."""
-    out = out or sys.stdout
+def emit(
+    as_json: bool,
+    obj: Any,
+    text: str,
+    *,
+    mask: Callable[[str], str] | None = None,
+    out: IO[str] | None = None,
+) -> None:
+    """`obj` as one JSON line with `--json`, else `text`; through `mask` when given."""
     if as_json:
         import json
 
-        out.write(json.dumps(obj) + "\n")
-    else:
-        out.write(text + "\n")
+        text = json.dumps(obj, default=str)
+    print(mask(text) if mask else text, file=out or sys.stdout)
 
 
 def fail(exc: BaseException, prog: str = "br-tui") -> int:
