@@ -412,12 +412,7 @@ def take_back(db: sqlite_utils.Database, sid: str, stamp: str, why: str) -> dict
         )
     ]
     active = (TaskState.RUNNING, TaskState.WAITING_LOCK, TaskState.RETRYING)
-    tasks = [
-        r["id"]
-        for r in db.query(
-            "SELECT id FROM tasks WHERE session_id=? AND state IN (?,?,?)", (sid, *active)
-        )
-    ]
+    tasks = _task_ids(db, sid, "IN", active)
     db.execute(
         "UPDATE attempts SET ended_at=?, status='lost', reason=? WHERE session_id=?"
         " AND ended_at IS NULL",
@@ -433,7 +428,18 @@ def take_back(db: sqlite_utils.Database, sid: str, stamp: str, why: str) -> dict
     return {"workers": workers, "tasks": tasks}
 
 
-def taken_back_events(sid: str, why: str, killed: int, workers: list[str], tasks: list[str]):
+def _task_ids(
+    db: sqlite_utils.Database, sid: str, among: str, states: Sequence[TaskState]
+) -> list[str]:
+    """Ids of the session's tasks whose state is (`among="IN"`) or isn't in `states`."""
+    marks = ",".join("?" * len(states))
+    sql = f"SELECT id FROM tasks WHERE session_id=? AND state {among} ({marks})"
+    return [r["id"] for r in db.query(sql, (sid, *states))]
+
+
+def taken_back_events(
+    sid: str, why: str, killed: int, workers: list[str], tasks: list[str]
+) -> list[Event]:
     """What `take_back` did, as events (written after its transaction)."""
     events = [
         Event(EventType.SESSION_RECOVERED, sid,
@@ -449,12 +455,7 @@ def taken_back_events(sid: str, why: str, killed: int, workers: list[str], tasks
 def cancel_all(db: sqlite_utils.Database, sid: str, stamp: str, reason: str) -> list[str]:
     """A session nobody runs, cancelled: its unfinished tasks and itself. Returns the tasks."""
     ended = (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED)
-    ids = [
-        r["id"]
-        for r in db.query(
-            "SELECT id FROM tasks WHERE session_id=? AND state NOT IN (?,?,?)", (sid, *ended)
-        )
-    ]
+    ids = _task_ids(db, sid, "NOT IN", ended)
     db.execute(
         "UPDATE tasks SET state=?, reason=?, ended_at=? WHERE session_id=?"
         " AND state NOT IN (?,?,?)",

@@ -17,16 +17,17 @@ import os
 import random
 import signal
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from engine.events import Event, EventType
 from engine.executors import ControlSlot, Outcome
-from engine.locks import Holder, any_overlap, claim, release_sql
 from engine.plan import TaskSpec
 from engine.sessions.duties import Duties, group_alive
 from engine.sessions.execute import ChangeCheck, Executors
 from engine.sessions.journal import Journal, Ops, outcome_data
+from engine.sessions.locking import SessionLocks
 from engine.sessions.repo import load_specs, task_states
 from engine.sessions.scheduler import Scheduler
 from engine.sessions.states import SessionStatus, TaskState
@@ -77,12 +78,13 @@ class SessionRunner:
             self.counts["succeeded" if ok else "failed"] += 1
         self.journal = Journal(store, self.session_id, self.counts)
         self.slots: dict[str, ControlSlot] = {}
-        self.held: dict[str, tuple[str, ...]] = {}
-        self.lock_waiting: dict[str, str] = {}
         self.paused = False
         self.cancelling: str | None = None
         self.status = SessionStatus(session["status"])
         self._waiters: set[asyncio.Future[None]] = set()
+        self.locks = SessionLocks(
+            store, self.journal, self.state, self._requeue, self.options.heartbeat_timeout
+        )
         self.executors = Executors(store, self.config, self.options.kill_grace)
         self.changes = ChangeCheck(self.session_id)
         self.pool = Pool(
@@ -196,7 +198,7 @@ class SessionRunner:
         if task_id not in self.sched.waiting:
             return "task already finished"
         self.sched.remove(task_id)
-        self.lock_waiting.pop(task_id, None)
+        self.locks.waiting.pop(task_id, None)
         self._record_end(task_id, TaskState.CANCELLED, None, "cancelled by user", [])
         return "cancelled task"
 
@@ -308,53 +310,25 @@ class SessionRunner:
             spec = self.specs[tid]
             if not spec.files:
                 return tid
-            clash = next(
-                (other for other, pats in self.held.items() if any_overlap(spec.files, pats)), None
-            )
-            if clash is not None:
-                self._wait_lock(tid, f"task {clash} of this session")
-                continue
-            self.held[tid] = spec.files  # reserve before awaiting, so sibling workers see it
-            holder: Holder | None = await self.store.acall(
-                claim(self.session_id, tid, spec.files, stale_after=self.options.heartbeat_timeout)
-            )  # type: ignore[arg-type]
-            if holder is not None:
-                del self.held[tid]
-                self._wait_lock(tid, f"task {holder.task_id} of session {holder.session_id}")
+            if not await self.locks.take(tid, spec.files):
                 continue
             if self.paused or self.cancelling:  # things changed while we waited for the claim
-                self._release(tid)
+                self.locks.release(tid)
                 self.sched.push(tid)
                 return None
-            if tid in self.lock_waiting:
-                del self.lock_waiting[tid]
-            self.journal.lock_acquired(tid, worker, spec.files)
+            self.locks.taken(tid, worker, spec.files)
             return tid
         return None
 
-    def _wait_lock(self, tid: str, holder: str) -> None:
-        first = tid not in self.lock_waiting
-        self.lock_waiting[tid] = holder
-        if first:
-            self.state[tid] = TaskState.WAITING_LOCK
-            self.journal.lock_waited(tid, holder)
-
-    def _release(self, tid: str) -> Ops:
-        if self.held.pop(tid, None) is None:
-            return []
-        if self.lock_waiting:
-            self._requeue_lock_waiters()
-        return [release_sql(self.session_id, tid)]
-
-    def _requeue_lock_waiters(self) -> None:
-        for tid in list(self.lock_waiting):
+    def _requeue(self, tids: Iterable[str]) -> None:
+        for tid in tids:
             self.sched.push(tid)
         self._notify()
 
     def retry_lock_waiters(self) -> None:
         """Look again for tasks waiting on locks (another process may have freed them)."""
-        if self.lock_waiting and not self.paused:
-            self._requeue_lock_waiters()
+        if self.locks.waiting and not self.paused:
+            self.locks.retry()
 
     def task_alive(self, tid: str | None) -> bool:
         """Is the task running here, its process group alive (or it is an API call)?"""
@@ -401,8 +375,7 @@ class SessionRunner:
             outcome = Outcome("failed", reason=f"executor error: {exc!r}")
         worker.beat()
         record_start(None)  # an attempt that never spawned (agent refused, exec failed)
-        others = [pats for t, pats in self.held.items() if t != tid]
-        extra_events = await self.changes.violations(spec, before, others)
+        extra_events = await self.changes.violations(spec, before, self.locks.others(tid))
         worker.busy_s += time.monotonic() - (worker.busy_since or time.monotonic())
         worker.busy_since = None
         worker.status = WorkerStatus.IDLE
@@ -416,7 +389,7 @@ class SessionRunner:
     ) -> None:
         spec = self.specs[tid]
         stamp = now_iso()
-        ops = self._release(tid)
+        ops = self.locks.release(tid)
         ops.append(self.journal.attempt_end_op(tid, attempt, outcome, stamp))
         data = outcome_data(attempt, outcome)
         transient = outcome.status in ("failed", "timeout")
@@ -471,13 +444,13 @@ class SessionRunner:
 
     def _finish_task(self, tid: str, final: TaskState) -> list[tuple[str, str]]:
         self.state[tid] = final
-        self.lock_waiting.pop(tid, None)
+        self.locks.waiting.pop(tid, None)
         self.counts[final.value] += 1
         _, cancelled = self.sched.done(tid, final is TaskState.SUCCEEDED)
         for dep, _ in cancelled:
             self.state[dep] = TaskState.CANCELLED
             self.counts["cancelled"] += 1
-            self.lock_waiting.pop(dep, None)
+            self.locks.waiting.pop(dep, None)
         return cancelled
 
     async def _worker_lost(self, worker: Worker, reason: str) -> None:
@@ -487,7 +460,7 @@ class SessionRunner:
         ops = [self.journal.worker_op(worker, now_iso(), WorkerStatus.OFFLINE)]
         if tid is not None and tid in self.sched.waiting and not self._is_finished(tid):
             self._kill_lost(tid)
-            ops += self._release(tid)
+            ops += self.locks.release(tid)
             attempt = self.attempts.get(tid, 0)
             ops.append(self.journal.attempt_lost_op(tid, attempt, reason))
             worker.current_task = None
