@@ -11,6 +11,7 @@ reads, it reads on that thread.
 from __future__ import annotations
 
 import argparse
+import os
 import queue
 import sys
 import threading
@@ -26,6 +27,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from br_tui.keymap import apply_user_keymap, in_force
+from br_tui.notices import AppNotices, NoticeRead
 from br_tui.quiet_gc import QuietCollector
 from br_tui.screens.base import LiveScreen
 from br_tui.screens.costs import CostsScreen
@@ -34,6 +37,7 @@ from br_tui.screens.feed import FeedScreen
 from br_tui.screens.live import ALL, Live
 from br_tui.screens.security import SecurityScreen
 from br_tui.screens.sessions import SessionsScreen
+from br_tui.screens.streams import StreamsScreen
 from br_tui.screens.workers import WorkersScreen
 from br_tui.widgets.palette import with_semantic
 from br_tui.widgets.topbar import Totals
@@ -122,6 +126,7 @@ class BrApp(App[str | None]):
         "feed": FeedScreen,
         "costs": CostsScreen,
         "security": SecurityScreen,
+        "streams": StreamsScreen,
     }
     DEFAULT_MODE = "sessions"
 
@@ -131,6 +136,7 @@ class BrApp(App[str | None]):
         Binding("3", "switch_mode('feed')", "Feed", id="app.feed", show=False),
         Binding("4", "switch_mode('costs')", "Costs", id="app.costs", show=False),
         Binding("5", "switch_mode('security')", "Security", id="app.security", show=False),
+        Binding("6", "switch_mode('streams')", "Streams", id="app.streams", show=False),
         Binding("question_mark", "keys", "Keys", id="app.keys"),
         Binding("ctrl+t", "change_theme", "Theme", id="app.theme", show=False),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
@@ -168,6 +174,7 @@ class BrApp(App[str | None]):
         self.live = Live(lambda: self.post_message(self.Wake()))
         self.reader = Reader(self._follow)
         self.quiet_gc = QuietCollector()
+        self.notices = AppNotices(self)  # [notify]: toasts / bell for sessions' transitions
         self._unsubscribe: Callable[[], None] | None = None
         self._seen: tuple[int, int] | None = None  # newest (event id, output id) read
         self._pending: set[str] = set()
@@ -207,6 +214,8 @@ class BrApp(App[str | None]):
         self.reader.start()
         self.quiet_gc.start()
         self._look()
+        apply_user_keymap(self)  # $XDG_CONFIG_HOME/br-tui/keymap.toml; problems are toasts
+        self.notices.on_mount()
 
     def on_unmount(self) -> None:
         self.quiet_gc.stop()
@@ -224,6 +233,9 @@ class BrApp(App[str | None]):
 
     def on_feed_screen_output_read(self, message: FeedScreen.OutputRead) -> None:
         message.screen.output_read(message)
+
+    def on_notice_read(self, message: NoticeRead) -> None:
+        self.notices.show(message.notice)
 
     def on_br_app_wake(self, _: Wake) -> None:
         self._tick(urgent=True)
@@ -279,6 +291,8 @@ class BrApp(App[str | None]):
             return
         types = views.event_types_between(self.store, seen[0], now[0]) if now[0] > seen[0] else []
         self.live.on_remote(types, max(0, now[1] - seen[1]))
+        if now[0] > seen[0]:
+            self.notices.follow(seen[0], now[0])
 
     # -- engine verbs (on threads: they block) -------------------------------------------------
 
@@ -322,7 +336,7 @@ class BrApp(App[str | None]):
         out += [
             (label, b, "screen") for b in getattr(screen, "BINDINGS", []) if isinstance(b, Binding)
         ]
-        return out
+        return [(where, in_force(b, self._keymap), ns) for where, b, ns in out]  # keys in force
 
     def action_keys(self) -> None:
         screen = self.screen
@@ -423,6 +437,8 @@ def main(argv: list[str]) -> int:
     finally:
         running = host.running()
         how = mode or "pause"  # the app died without asking: keep the work resumable
+        if mode is None and os.environ.get("BR_SERVED"):  # a browser tab closed or reloaded:
+            how = "detach"  # the owners carry on (br-tui serve)
         if running and how != "detach":
             verb = {"pause": "pausing", "cancel": "cancelling"}[how]
             print(f"br-tui: {verb} {len(running)} session(s)…", file=sys.stderr)

@@ -21,6 +21,7 @@ HEADLESS = {
     "summary",
     "cleanup",
 }
+STREAMS = {"streams", "checkpoint", "decide"}
 
 #: The first argument -> (module, function, whether it receives the verb itself). Modules are
 #: imported only when their verb is used: `--scan` loads the scanner and nothing else.
@@ -29,6 +30,8 @@ DISPATCH: dict[str, tuple[str, str, bool]] = {
     "hooks": ("engine.security.cli", "hooks_main", False),
     "routing": ("engine.routing.cli", "main", False),
     "telemetry": ("engine.telemetry.cli", "main", False),
+    "serve": ("br_tui.serve", "main", False),
+    **{verb: ("engine.streams.cli", "main", True) for verb in STREAMS},
     **{verb: ("br_tui.headless", "main", True) for verb in HEADLESS},
 }
 #: Anything else opens the app (or runs a plan headless when there's no terminal).
@@ -51,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 #: Verbs that never draw: they may leave without tearing the interpreter down (see `entry`).
-QUICK_EXIT = set(DISPATCH)
+QUICK_EXIT = set(DISPATCH) - {"serve"}  # serve runs a web server until it is stopped
 
 
 def entry() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -31,7 +32,17 @@ from engine.sessions import (
 from engine.sessions import owner as sessions_owner
 from engine.sessions.owner import Owner
 from engine.store import Batch, Store, StoreError, resolve_db_path
+from engine.store.health import describe
 from engine.views import run_summary
+
+
+def _dask(text: str) -> dict[str, Any]:
+    from engine.plan.executor import ExecutorTableError, dask_target
+
+    try:
+        return dask_target(text)
+    except ExecutorTableError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--name", help="session name (default: the plan's name)")
     run.add_argument("--heartbeat-timeout", type=float, default=30.0)
     run.add_argument("--quiet", action="store_true", help="no progress line")
+    run.add_argument(
+        "--dask",
+        type=_dask,
+        metavar="ADDRESS",
+        help="run the tasks on a Dask cluster: tcp://HOST:PORT, or local[:N] to start one here",
+    )
 
     st = sub.add_parser("status", parents=[common], help="a session and its tasks")
     st.add_argument("session", nargs="?", help="id, id prefix or name (default: latest)")
@@ -79,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     cl = sub.add_parser("cleanup", parents=[common], help="delete old finished sessions")
     cl.add_argument("--days", type=float, default=30.0, help="ended more than DAYS ago (30)")
     cl.add_argument("--dry-run", action="store_true")
+    cl.add_argument("--force", action="store_true", help="also remove unmerged stream branches")
     return p
 
 
@@ -90,15 +108,30 @@ def main(argv: list[str]) -> int:
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     try:
+        admit(args)  # nothing created for a refused plan or a mistyped --db
         store = Store(resolve_db_path(args.db))
-    except StoreError as exc:
+    except (StoreError, PlanError) as exc:
         return cli.fail(exc)
     try:
         return VERBS[args.verb](store, args)
     except (SessionError, PlanError, StoreError) as exc:
         return cli.fail(exc)
+    except sqlite3.DatabaseError as exc:  # damage quick_check didn't reach (a large file)
+        return cli.fail(StoreError(describe(store.path, str(exc))))
     finally:
         store.close()
+
+
+def admit(args: argparse.Namespace) -> None:
+    """Refuse before the database is touched: `run` loads and checks its plan first (kept on
+    `args` for `cmd_run`); every other verb reads an existing database and never creates one."""
+    if args.verb == "run":
+        args.loaded_plan = sessions_owner.admit_plan(args.plan)
+        return
+    path = resolve_db_path(args.db)
+    if not path.is_file():
+        what = "is a directory, not a database file" if path.is_dir() else "no database here"
+        raise StoreError(f"{path}: {what} (check --db / $BR_DB; `br-tui run PLAN` creates one)")
 
 
 def _emit(args: argparse.Namespace, obj: Any, text: str) -> None:
@@ -197,7 +230,7 @@ def drive(store: Store, owner: Owner, args: argparse.Namespace) -> int:
     progress = ProgressLine(owner.total, owner.done)
     progress.enabled = progress.enabled and not getattr(args, "quiet", False)
     try:
-        result = owner.run(watch=progress.on_batch)
+        result = owner.run(watch=progress.on_batch, bell=progress.enabled)
     finally:
         progress.clear()
     if args.json:
@@ -213,11 +246,12 @@ def drive(store: Store, owner: Owner, args: argparse.Namespace) -> int:
 def cmd_run(store: Store, args: argparse.Namespace) -> int:
     owner = sessions_owner.start(
         store,
-        args.plan,
+        getattr(args, "loaded_plan", None) or args.plan,
         name=args.name,
         workers=args.workers,
         max_workers=args.max_workers,
         heartbeat_timeout=args.heartbeat_timeout,
+        executor=args.dask,
     )
     if not args.json and not args.quiet and sys.stderr.isatty():
         print(f"br-tui: session {owner.session_id} — {owner.total} tasks", file=sys.stderr)
@@ -257,6 +291,7 @@ def cmd_status(store: Store, args: argparse.Namespace) -> int:
                 "started_at": t["started_at"],
                 "ended_at": t["ended_at"],
                 "exit_code": t["exit_code"],
+                "reason": t["reason"],
             }
             for t in tasks
         ],
@@ -337,6 +372,11 @@ def cmd_scale(store: Store, args: argparse.Namespace) -> int:
 
 def cmd_workers(store: Store, args: argparse.Namespace) -> int:
     row = resolve_session(store, args.session)
+    from engine.executors.dask import cluster_address
+
+    address = cluster_address(row)
+    if address is not None:
+        return _cluster_workers(store, row, address, args)
     workers = views.session_workers(store, row["id"])
     if args.json:
         keys = ("id", "status", "current_task", "done", "failed", "busy_s", "heartbeat_at",
@@ -365,6 +405,40 @@ def cmd_workers(store: Store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cluster_workers(
+    store: Store, row: dict[str, Any], address: str, args: argparse.Namespace
+) -> int:
+    """A Dask session's pool is its cluster's workers, as its owner last saw them."""
+    from engine.executors.dask import cluster_members, format_bytes
+
+    members = cluster_members(store, row["id"])
+    if args.json:
+        keys = ("address", "name", "status", "threads", "memory", "memory_limit", "resources",
+                "current_task", "done", "failed", "seen_at")  # fmt: skip
+        print(json.dumps([{k: m[k] for k in keys} for m in members]))
+        return EXIT_OK
+    print(f"session {row['id']} ({row['name']}): {row['status']} on dask {address}")
+    print(
+        _table(
+            [
+                [
+                    m["address"],
+                    m["status"],
+                    m["current_task"] or "-",
+                    str(m["threads"] if m["threads"] is not None else "-"),
+                    f"{format_bytes(m['memory'])} / {format_bytes(m['memory_limit'])}",
+                    str(m["done"]),
+                    str(m["failed"]),
+                    _ago(m["seen_at"]),
+                ]
+                for m in members
+            ],
+            ["WORKER", "STATUS", "TASK", "THREADS", "MEMORY", "DONE", "FAILED", "SEEN"],
+        )
+    )
+    return EXIT_OK
+
+
 def cmd_summary(store: Store, args: argparse.Namespace) -> int:
     obj = views.overall(store)
     by_status, by_state = obj["sessions_by_status"], obj["tasks_by_state"]
@@ -385,6 +459,9 @@ def cmd_summary(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_cleanup(store: Store, args: argparse.Namespace) -> int:
+    from engine.streams import cleanup_worktrees  # streams: merged worktrees, orphans
+
+    trees = cleanup_worktrees(store, force=args.force, dry_run=args.dry_run)
     rows = cleanup(store, args.days, dry_run=args.dry_run)
     verb = "would delete" if args.dry_run else "deleted"
     pruned = None
@@ -400,10 +477,13 @@ def cmd_cleanup(store: Store, args: argparse.Namespace) -> int:
         pruned = prune(store, retention)
     if args.json:
         print(json.dumps({"dry_run": args.dry_run, "sessions": [r["id"] for r in rows],
-                          "events_pruned": pruned}, default=str))  # fmt: skip
+                          "events_pruned": pruned, "worktrees": trees}, default=str))  # fmt: skip
     else:
         print(f"{verb} {len(rows)} session(s)" + "".join(f"\n  {r['id']} {r['name']} {r['status']}"
                                                           for r in rows))  # fmt: skip
+        from engine.streams.cli import cleanup_text
+
+        print(cleanup_text(trees, args.dry_run), end="")
     return EXIT_OK
 
 

@@ -57,6 +57,15 @@ class EventType(StrEnum):
     ALERT_RAISED = "alert.raised"
     ALERT_CLEARED = "alert.cleared"
     CONTROL_RECEIVED = "control.received"
+    STREAM_CREATED = "stream.created"
+    STREAM_COMMITTED = "stream.committed"
+    STREAM_SYNCED = "stream.synced"
+    CHECKPOINT_STARTED = "checkpoint.started"
+    CHECKPOINT_MERGED = "checkpoint.merged"
+    CHECKPOINT_CONFLICT = "checkpoint.conflict"
+    CHECKPOINT_GATE_FAILED = "checkpoint.gate_failed"
+    GATE_RESULT = "gate.result"
+    DECISION_ADDED = "decision.added"
 
 
 #: The level an event gets unless its publisher says otherwise.
@@ -73,6 +82,8 @@ DEFAULT_LEVELS: dict[EventType, Level] = {
     EventType.TASK_REQUEUED: Level.WARNING,
     EventType.LOCK_WAITED: Level.DEBUG,
     EventType.LOCK_ACQUIRED: Level.DEBUG,
+    EventType.CHECKPOINT_CONFLICT: Level.WARNING,
+    EventType.CHECKPOINT_GATE_FAILED: Level.WARNING,
 }
 
 

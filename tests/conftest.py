@@ -350,6 +350,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (root / ".buildrunner").mkdir()
     seed(root / ".buildrunner" / "br.db")
     monkeypatch.chdir(root)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))  # not the user's keymap
     return root
 
 
@@ -385,3 +386,7 @@ def make_app(project: Path) -> Iterator[Callable[..., Any]]:
 
 
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+
+
+# The real Dask cluster (scheduler + two workers as processes), for tests/test_dask_*.py.
+from dask_cluster import dask_cluster, dask_cluster_session  # noqa: E402, F401

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from engine_helpers import br, br_json, proc_state, query, spawn_br, wait_for, write_plan
 
+from engine.store import Store
 from engine.workers import Pool, Worker, WorkerStatus
 
 
@@ -35,7 +36,7 @@ def test_locks_exclusive_across_two_processes(tmp_path: Path) -> None:
         tasks += f'[[task]]\nid = "{name}-free"\n{body}files = ["{name}/*.txt"]\n'
         write_plan(tmp_path / f"{name}.toml", tasks)
     db = tmp_path / "br.db"
-    br("list", db=db)  # create the database before two processes race to migrate it
+    Store(db).close()  # create the database before two processes race to migrate it
     procs = [spawn_br("run", str(tmp_path / f"{n}.toml"), "--workers", "4", db=db)
              for n in ("one", "two")]  # fmt: skip
     for p in procs:

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from engine_helpers import br, br_json, pid_alive, query, raw_bytes, write_plan
 
+from engine.store import Store
+
 
 def test_dag_order_and_priority(tmp_path: Path) -> None:
     log = tmp_path / "order.log"
@@ -58,7 +60,7 @@ def test_run_json_shape_and_exit_codes(tmp_path: Path) -> None:
     status = br_json("status", obj["session_id"], db=db)
     tasks = {t["id"]: t for t in status["tasks"]}
     assert set(tasks["bad"]) == {"id", "state", "attempts", "worker", "started_at", "ended_at",
-                                 "exit_code"}  # fmt: skip
+                                 "exit_code", "reason"}  # fmt: skip
     assert (tasks["bad"]["state"], tasks["bad"]["exit_code"]) == ("failed", 3)
     assert tasks["after"]["state"] == "cancelled"
     assert tasks["ok"]["started_at"].endswith("+00:00") and "." in tasks["ok"]["started_at"]
@@ -181,6 +183,7 @@ def test_cleanup_dry_run_and_delete(tmp_path: Path) -> None:
 
 def test_bad_inputs_get_one_line_and_exit_2(tmp_path: Path) -> None:
     db = tmp_path / "br.db"
+    Store(db).close()  # an empty database (a missing one is refused: test_reliability_inputs)
     out = br("status", "nope", db=db)
     assert out.returncode == 2 and "unknown session 'nope'" in out.stderr
     notdb = tmp_path / "not.db"

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime
 
+import pytest
+
+from engine import clock
 from engine.routing.cli import main
 from engine.routing.costs import CallRecord
 from engine.store import Store
@@ -46,7 +50,14 @@ def test_models_lists_the_table():
     assert {m["tier"] for m in data["models"]} == {"fast", "balanced", "strongest"}
 
 
-def test_costs_by_model_and_task(tmp_path):
+@pytest.fixture
+def mid_2026():
+    """The calls below are stamped 2026-01-01: "today" must be a fixed day well after it."""
+    with clock.frozen(datetime(2026, 6, 1, 12, tzinfo=UTC)):
+        yield
+
+
+def test_costs_by_model_and_task(tmp_path, mid_2026):
     db = tmp_path / "br.db"
     with Store(db) as store:
         for task, model, cost in (("a", "m1", 0.25), ("b", "m1", 0.5), ("c", "m2", None)):
@@ -75,3 +86,38 @@ def test_usage_errors_exit_2(capsys):
     assert run("estimate")[0] == 2
     assert run("costs", "--by", "nope")[0] == 2
     assert "br-tui routing" in capsys.readouterr().err
+
+
+def test_estimate_and_outcomes_show_a_learned_level_shift(tmp_path):
+    from datetime import datetime, timedelta
+
+    from engine.store import Store, now_iso
+
+    db = tmp_path / "br.db"
+    start = datetime.fromisoformat(now_iso()) - timedelta(days=1)
+    with Store(db) as store:
+        for n, ok in enumerate("ynnnnn"):
+            store.write(ops=[CallRecord(
+                ts=(start + timedelta(minutes=n)).isoformat(), session_id="s", task_id=f"t{n}",
+                attempt=1, call_no=1, backend="command", model="claude-haiku-5-5", tier="fast",
+                level="simple", score=0.0, input_tokens=10, output_tokens=1,
+                cache_read_tokens=0, cache_write_tokens=0, cost_usd=0.002, cost_source="table",
+                reported_cost_usd=None, latency_s=1.0, num_turns=1,
+                outcome="succeeded" if ok == "y" else "failed",
+                failure_class=None if ok == "y" else "task_failure", error=None,
+                routing_reason=None,
+            ).insert_op()])  # fmt: skip
+    code, out = run("estimate", "--json", "--db", str(db), "Fix the typo in README.md")
+    row = json.loads(out)
+    assert code == 0 and row["level"] == "simple" and row["tier"] == "balanced"
+    assert row["level_shift"]["reason"].startswith("simple tasks on the fast tier succeeded 1 of")
+    code, out = run("estimate", "--db", str(db), "Fix the typo in README.md")
+    assert "level shift: simple tasks" in out
+    code, out = run("outcomes", "--json", "--db", str(db))
+    data = json.loads(out)
+    [stats] = data["rows"]
+    assert (stats["level"], stats["attempts"], stats["succeeded"]) == ("simple", 6, 1)
+    assert stats["cost_usd"] == pytest.approx(0.012)
+    assert [s["level"] for s in data["level_shifts"]] == ["simple"]
+    code, out = run("outcomes", "--db", str(tmp_path / "none.db"))
+    assert code == 0 and "no level shifts" in out

@@ -3,7 +3,7 @@
 import re
 
 from engine.security.generic import keyword_hits
-from engine.security.masking import _trie
+from engine.security.keywords import trie as _trie
 from engine.security.rules import default_rules
 
 

@@ -7,10 +7,9 @@ import pytest
 from engine.security import scan_text
 from engine.security.config import ScanConfig
 from engine.security.masking import mask, redact
-from engine.security.secrets import REDACT_SKIP
 from tests.test_security_rules import CASES
 
-PROVIDER_RULES = sorted(r for r in CASES if r not in REDACT_SKIP and r != "high-entropy-value")
+PROVIDER_RULES = sorted(r for r in CASES if r != "high-entropy-value")
 
 
 @pytest.mark.parametrize("rule_id", PROVIDER_RULES)

@@ -140,6 +140,10 @@ CASES: dict[str, tuple[str, str]] = {
         ),
         "eyJ.eyJ.x",
     ),
+    "facebook-access-token": (
+        J(["EA", "AG", "m0PX4ZCpsBAIk2Rv7LqZBd9Tn3Wc8HyJf5QaUe1sVo6Ki0Nl2Dh4Gx7Mb9Pt3Yr8Sz"]),
+        "EAAGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    ),
     "url-credentials": (
         J(["postgres://app:", "myC0mpl3xPwd", "@db.internal:5432/x"]),
         "postgres://user:${PASSWORD}@db:5432/x",

@@ -8,12 +8,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from engine import clock
 from engine.events import Event, EventType
 from engine.store import Store
 from engine.telemetry.cli import main
 from engine.telemetry.rollups import ATTEMPTS, prune, rollup, rollup_rows, week_start
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)  # a Saturday
+
+
+@pytest.fixture(autouse=True)
+def frozen_now():
+    """The data is laid out around NOW: every verb (prune's 30 days, windows) must see it too."""
+    with clock.frozen(NOW):
+        yield
 
 
 @pytest.fixture

@@ -80,6 +80,7 @@ class CostsScreen(LiveScreen):
     def __init__(self) -> None:
         super().__init__()
         self._models: Any = None
+        self._shifts: list[Any] = []
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="estimate-box"):
@@ -87,6 +88,9 @@ class CostsScreen(LiveScreen):
                 placeholder="describe a task to estimate its level, model and price…", id="describe"
             )
             yield Static("", id="estimate")
+            routing = Static("", id="routing")
+            routing.display = False  # shown only when routing moved (see _routing)
+            yield routing
         yield Line("", id="plot-title", classes="pane-title")
         yield Sparkline([], id="plot")
         yield Line("", id="budgets-title", classes="pane-title")
@@ -153,7 +157,14 @@ class CostsScreen(LiveScreen):
         from engine.routing import estimate, select_model
 
         est = estimate(text)
-        sel = select_model(est.level, self._models, prompt=text)
+        shift = next((s for s in self._shifts if s.level == est.level), None)
+        sel = select_model(
+            est.level,
+            self._models,
+            prompt=text,
+            tier=shift.to_tier if shift else None,
+            why=f"level shift: {shift.reason}" if shift else None,
+        )
         t = Text()
         t.append("level ", muted)
         t.append(est.level, "bold " + colour(self.app, _LEVEL_COLOUR.get(est.level, "br-ok")))
@@ -204,6 +215,32 @@ class CostsScreen(LiveScreen):
         self.by_day.sync({r["key"]: (r["key"], r["calls"], r["cost_usd"]) for r in days})
         self._plot(spend.by_day)
         self._budgets(spend)
+        self._routing(spend.routing)
+        shifts = list(spend.routing.shifts) if spend.routing else []
+        if shifts != self._shifts:
+            self._shifts = shifts
+            self._estimate(self.query_one("#describe", Input).value)
+
+    def _routing(self, notes: Any) -> None:
+        """Levels routed one tier up by their outcomes, and the latest escalated or shifted
+        attempts with their reasons; hidden while there are none."""
+        box = self.query_one("#routing", Static)
+        if notes is None or not (notes.shifts or notes.moves):
+            box.display = False
+            return
+        muted = colour(self.app, "br-muted")
+        warn = colour(self.app, "br-warn")
+        t = Text("routing moves", "bold")
+        for s in notes.shifts:
+            t.append("\nlevel shift ", warn)
+            t.append(s.reason)
+        for m in notes.moves:
+            t.append(f"\n{m['ts'][5:16].replace('T', ' ')} ", muted)
+            t.append(f"{m['session_id']}/{m['task_id']} #{m['attempt']} -> {m['model']}: ")
+            reason = str(m["reason"] or "")
+            t.append(reason[reason.find("escalated:") :] if "escalated:" in reason else reason)
+        box.update(t)
+        box.display = True
 
     def _plot(self, by_day: list[dict[str, Any]]) -> None:
         muted = colour(self.app, "br-muted")

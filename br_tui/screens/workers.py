@@ -1,6 +1,7 @@
 """Workers: the pools of the active sessions — status, current task, done / failed, heartbeat
 age, utilization — with each session's target size and queue depth. `+` / `-` scale the pool of
-the highlighted worker's session (or the current session)."""
+the highlighted worker's session (or the current session). A session on a Dask cluster also
+lists the cluster's workers (address, threads, memory, current task) in a second table."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from br_tui.widgets.line import Line
 from br_tui.widgets.live_table import Col, LiveTable
 from br_tui.widgets.palette import colour, state_text
 from engine import clock, views
+from engine.executors.dask import format_bytes
 from engine.views import Pools
 
 
@@ -46,6 +48,22 @@ class WorkersScreen(LiveScreen):
             id="workers-table",
         )
         yield self.table
+        self.cluster = LiveTable(
+            [
+                Col("address", "DASK WORKER", 22),
+                Col("session", "SESSION", 9),
+                Col("status", "STATUS", 8, lambda s: state_text(self.app, s)),
+                Col("task", "CURRENT TASK", 24),
+                Col("threads", "THR", 3),
+                Col("memory", "MEMORY", 20),
+                Col("done", "DONE", 5),
+                Col("failed", "FAIL", 5),
+                Col("seen", "SEEN", 10),
+            ],
+            id="cluster-table",
+        )
+        self.cluster.display = False  # only while a session runs on a cluster
+        yield self.cluster
 
     def load(self, topics: frozenset[str]) -> Pools:
         return views.pools(self.br.store)
@@ -73,6 +91,22 @@ class WorkersScreen(LiveScreen):
                 util,
             )
         self.table.sync(rows)
+        members = {
+            f"{m['session_id']}/{m['address']}": (
+                m["address"],
+                m["session_id"],
+                m["status"],
+                m["current_task"] or "-",
+                "-" if m["threads"] is None else m["threads"],
+                f"{format_bytes(m['memory'])} / {format_bytes(m['memory_limit'])}",
+                m["done"],
+                m["failed"],
+                ago(m["seen_at"], now) if m["status"] != "offline" else "-",
+            )
+            for m in data.members
+        }
+        self.cluster.display = bool(members)
+        self.cluster.sync(members)
         muted = colour(self.app, "br-muted")
         line = Text()
         for s in data.sessions:
@@ -114,3 +148,4 @@ class WorkersScreen(LiveScreen):
 
     def restyle(self) -> None:
         self.table.restyle()
+        self.cluster.restyle()

@@ -96,7 +96,9 @@ class TopBar(Container):
         if not self.children:  # not composed yet: on_mount draws it
             return
         title = Text.assemble(("br-tui", "bold"), f" {t.project} ")
-        for n, name in enumerate(self.TABS, start=1):
+        # a screen beyond the five (Streams, key 6) adds its tab only while it is shown
+        tabs = self.TABS if self.label in self.TABS else (*self.TABS, self.label)
+        for n, name in enumerate(tabs, start=1):
             on = self.label == name
             title.append(f" {n} ", "bold reverse" if on else "bold")
             title.append(

@@ -2,13 +2,15 @@
 
 One attempt of a `prompt` task, start to end:
 
-    estimate complexity -> check budgets -> select a model -> call the backend
+    estimate complexity -> escalation / learned level shift (engine.routing.cascade)
+        -> check budgets -> select a model -> call the backend
         -> record the call (agent_calls row + AGENT_CALL event)
         -> succeeded: done
         -> overloaded / context too long: next model of the same or a higher tier
         -> rate limited / server / network: back off (obeying retry-after), same model
         -> authentication: stop, not retryable
-        -> task failure: report it; the core's `retries` decide what's next
+        -> task failure: report it; the core's `retries` decide what's next, and the retry
+           starts one tier up when `[agent] escalate` covers the level (the cascade)
 
 A hard budget limit refuses the attempt before anything runs: the outcome is `cancelled` with
 the budget as the reason, and the core finishes the run with shell tasks unaffected.
@@ -20,6 +22,7 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from engine.events import Event, EventType
@@ -27,9 +30,11 @@ from engine.executors.agent_call import Backend, CallResult, call_cost
 from engine.executors.base import ControlSlot, Outcome, RunContext
 from engine.routing import failures
 from engine.routing.budgets import Budgets, budget_status
+from engine.routing.cascade import TierChoice, choose_tier, escalate_levels
 from engine.routing.costs import CallRecord
 from engine.routing.estimate import LEVELS, Estimate, estimate
 from engine.routing.models import ModelTable, load_models
+from engine.routing.outcomes import Policy
 from engine.routing.select import Selection, fallback_after, select_model
 from engine.store.db import now_iso
 
@@ -53,7 +58,19 @@ class AgentSettings:
     request_timeout_s: float = 600.0
     estimator: str = "heuristic"  # "model": ask the fast model first (Anthropic API key needed)
     estimator_model: str | None = None
+    escalate: Any = True  # true (simple, moderate), false, or a list of levels
+    learn: Any = True  # true, false, or a table of engine.routing.outcomes.Policy knobs
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def escalate_levels(self) -> frozenset[str]:
+        return escalate_levels(self.escalate)
+
+    @property
+    def policy(self) -> Policy:
+        if isinstance(self.learn, Mapping):
+            return Policy.from_config(self.learn)
+        return Policy(enabled=bool(self.learn))
 
     @classmethod
     def from_config(cls, raw: Mapping[str, Any] | None) -> AgentSettings:
@@ -70,6 +87,9 @@ class AgentSettings:
             raise ValueError('[agent] estimator must be "heuristic" or "model"')
         if settings.max_retries < 0 or settings.backoff_base_s < 0:
             raise ValueError("[agent] max_retries and backoff_base_s must be >= 0")
+        if not isinstance(settings.learn, bool | Mapping):
+            raise ValueError("[agent] learn must be true, false or a table")
+        _ = settings.escalate_levels, settings.policy  # raise ValueError now, not mid-run
         return settings
 
 
@@ -183,20 +203,40 @@ class AgentExecutor:
         level = extra.get("complexity") or est.level
         if level not in LEVELS:
             return Outcome("failed", reason=f"unknown complexity {level!r}", retryable=False)
-        refusal, selection = await self._route(ctx, prompt, level)
+        choice = await self._adjust(ctx, level)
+        refusal, selection = await self._route(ctx, prompt, level, choice)
         if refusal is not None:
             return refusal
         assert selection is not None
-        self._publish_decision(ctx, est.score, est.reasons, level, selection, extra)
+        self._publish_decision(ctx, est.score, est.reasons, level, selection, extra, choice)
         reserved = selection.estimated_cost_usd or 0.0
+        if extra.get("context"):  # streams call site: shared decisions, the stream's notices
+            ctx.prompt = f"{prompt}\n\n---\n{extra['context']}"
         try:
             return await self._call_loop(ctx, slot, selection, level, est.score)
         finally:
             async with self._lock:
                 self._pending_usd = max(0.0, self._pending_usd - reserved)
 
+    async def _adjust(self, ctx: RunContext, level: str) -> TierChoice:
+        """The cascade's escalation after a failed attempt, or a level shift learned from this
+        project's outcomes; both read the recorded calls, so flush ours first."""
+        await self.store.aflush()
+        return await asyncio.to_thread(
+            choose_tier,
+            self.store,
+            session_id=ctx.session_id,
+            task_id=ctx.task_id,
+            attempt=ctx.attempt,
+            level=level,
+            now=datetime.fromisoformat(now_iso()),
+            pinned=bool(ctx.model),
+            levels=self.settings.escalate_levels,
+            policy=self.settings.policy,
+        )
+
     async def _route(
-        self, ctx: RunContext, prompt: str, level: str
+        self, ctx: RunContext, prompt: str, level: str, choice: TierChoice
     ) -> tuple[Outcome | None, Selection | None]:
         """Budgets first (under a lock, so concurrent workers see each other's reservations),
         then the model."""
@@ -234,7 +274,11 @@ class AgentExecutor:
                 remaining_usd=remaining,
                 downgrade=1 if soft else 0,
                 prefer_fast=self.settings.prefer_fast,
+                tier=choice.tier,
+                why=choice.why,
             )
+            if choice.tier is None and choice.why:  # a probe keeps the tier, says why
+                selection.reason = f"{selection.reason}; {choice.why}"
             self._pending_usd += selection.estimated_cost_usd or 0.0
             return None, selection
 
@@ -408,6 +452,7 @@ class AgentExecutor:
         level: str,
         sel: Selection,
         extra: Mapping[str, Any],
+        choice: TierChoice,
     ) -> None:
         data = {
             "level": level,
@@ -418,6 +463,8 @@ class AgentExecutor:
             "attempt": ctx.attempt,
             **sel.as_dict(),
         }
+        if choice.kind is not None:
+            data[choice.kind.replace(" ", "_")] = choice.data
         self.store.write(events=[self._event(EventType.ROUTING_DECISION, ctx, data)])
 
     def _publish_fallback(self, ctx: RunContext, old: str, new: str, klass: str) -> None:

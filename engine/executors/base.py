@@ -29,9 +29,17 @@ class RunContext:
     extra: dict[str, Any] = field(default_factory=dict)  # plan/routing hints for agent backends
 
 
+class ExecutorUnavailable(Exception):
+    """The executor cannot run anything (a cluster that cannot be reached): one line for the
+    user; the session is left as it was, to be resumed once the cause is fixed."""
+
+
 @dataclass(slots=True)
 class Outcome:
-    status: str  # "succeeded" | "failed" | "timeout" | "cancelled"
+    #: "succeeded" | "failed" | "timeout" | "cancelled", or "lost": the machine running the
+    #: attempt went away, so the attempt counts but the task goes back to the queue (as for a
+    #: local worker that died) instead of spending a retry.
+    status: str
     exit_code: int | None = None
     reason: str | None = None
     wall_s: float = 0.0

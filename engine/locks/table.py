@@ -16,6 +16,7 @@ import sqlite_utils
 
 from engine import clock
 from engine.locks.globs import any_overlap
+from engine.locks.liveness import task_processes
 from engine.store.db import now_iso
 
 HOST = socket.gethostname()
@@ -65,14 +66,22 @@ def claim(
     def run(db: sqlite_utils.Database) -> Holder | None:
         rows = list(db.query("SELECT * FROM locks"))
         dead: list[int] = []
+        live: set[tuple[str, str]] | None = None  # one /proc scan per claim, only when needed
         for row in rows:
             if row["session_id"] == session_id and row["task_id"] == task_id:
                 continue
             if not any_overlap(patterns, (row["pattern"],)):
                 continue
             if _owner_gone(db, row, stale_after):
-                dead.append(row["id"])
-                continue
+                if row["owner_host"] == HOST:
+                    if live is None:
+                        live = {(p.session_id, p.task_id) for p in task_processes()}
+                    orphan = (row["session_id"], row["task_id"]) in live
+                else:
+                    orphan = False  # another host's processes can't be seen from here
+                if not orphan:
+                    dead.append(row["id"])
+                    continue
             return Holder(row["session_id"], row["task_id"], row["pattern"], row["owner_pid"])
         if dead:
             db.execute(f"DELETE FROM locks WHERE id IN ({','.join('?' * len(dead))})", dead)

@@ -1,6 +1,17 @@
-"""Plan files (TOML): tasks, dependencies, file globs, defaults; validation with file:line."""
+"""Plan files (TOML): tasks, dependencies, file globs, defaults, streams, checkpoints, gates;
+validation with file:line."""
 
 from engine.plan.loader import find_cycle, load_plan, parse_plan
-from engine.plan.model import Plan, PlanError, TaskSpec
+from engine.plan.model import CheckpointSpec, GateSpec, Plan, PlanError, StreamSpec, TaskSpec
 
-__all__ = ["Plan", "PlanError", "TaskSpec", "find_cycle", "load_plan", "parse_plan"]
+__all__ = [
+    "CheckpointSpec",
+    "GateSpec",
+    "Plan",
+    "PlanError",
+    "StreamSpec",
+    "TaskSpec",
+    "find_cycle",
+    "load_plan",
+    "parse_plan",
+]

@@ -17,14 +17,20 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from engine.plan.bounded import read_bounded, strip_bom
+from engine.plan.executor import ExecutorTableError, check_table
 from engine.plan.model import Plan, PlanError, TaskSpec
+from engine.plan.streams import parse_streams
 
-TOP_KEYS = {"name", "workers", "defaults", "task", "agent", "budget", "models"}
+TOP_KEYS = {
+    "name", "workers", "defaults", "task", "agent", "budget", "models", "executor", "stream",
+    "checkpoint", "gate",
+}  # fmt: skip
 TASK_KEYS = {
     "id", "run", "prompt", "needs", "files", "timeout", "retries", "retry_delay", "env", "cwd",
-    "priority", "model", "complexity",
+    "priority", "model", "complexity", "resources", "stream",
 }  # fmt: skip
-DEFAULT_KEYS = TASK_KEYS - {"id", "run", "prompt", "needs"}
+DEFAULT_KEYS = TASK_KEYS - {"id", "run", "prompt", "needs", "stream"}
 LEVELS = {"simple", "moderate", "complex", "critical"}
 _ID = re.compile(r"^[A-Za-z0-9_.:/@+-]{1,128}$")
 #: A `[[task]]` header line (TOML whitespace is spaces and tabs): matched per line when the
@@ -33,6 +39,7 @@ _HEADER_LINE = r"[ \t]*\[\[[ \t]*task[ \t]*\]\][ \t]*(?:#[^\r\n]*)?"
 _HEADER = re.compile(f"^{_HEADER_LINE}$")
 _HEADER_ANYWHERE = re.compile(rf"^{_HEADER_LINE}\r?$", re.MULTILINE)
 _TABLE = re.compile(r"^\s*\[")
+_BLOCK = re.compile(r"^[ \t]*\[\[[ \t]*(stream|checkpoint|gate)[ \t]*\]\][ \t]*(?:#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=")
 
 
@@ -64,12 +71,18 @@ class _Locator:
         self.task_lines: list[int] = []
         self.task_keys: list[dict[str, int]] = []
         self.section_keys: dict[str, dict[str, int]] = {}
+        self.blocks: dict[str, list[tuple[int, dict[str, int]]]] = {}
         section = ""
         for n, raw in enumerate(self.lines, start=1):
             if _HEADER.match(raw):
                 self.task_lines.append(n)
                 self.task_keys.append({})
                 section = "task"
+                continue
+            block = _BLOCK.match(raw)
+            if block:
+                section = f"[[{block.group(1)}]]"
+                self.blocks.setdefault(block.group(1), []).append((n, {}))
                 continue
             if _TABLE.match(raw):
                 section = raw.strip().strip("[]").strip()
@@ -80,6 +93,8 @@ class _Locator:
                 key = m.group(1).strip('"')
                 if section == "task" and self.task_keys:
                     self.task_keys[-1].setdefault(key, n)
+                elif section.startswith("[[") and section[2:-2] in self.blocks:
+                    self.blocks[section[2:-2]][-1][1].setdefault(key, n)
                 else:
                     self.section_keys.setdefault(section, {}).setdefault(key, n)
 
@@ -90,6 +105,15 @@ class _Locator:
         if key and key in self.task_keys[index]:
             return self.task_keys[index][key]
         return self.task_lines[index]
+
+    def block(self, name: str, index: int, key: str | None = None) -> int | None:
+        """The line of the index-th `[[name]]` table (stream, checkpoint, gate), or its key."""
+        self._build()
+        blocks = self.blocks.get(name, [])
+        if index >= len(blocks):
+            return None
+        line, keys = blocks[index]
+        return keys.get(key, line) if key else line
 
     def section(self, name: str, key: str | None = None) -> int | None:
         self._build()
@@ -111,7 +135,7 @@ _EXPECTED: dict[str, tuple[type, ...]] = {
     "id": (str,), "run": (str,), "prompt": (str,), "cwd": (str,), "model": (str,),
     "complexity": (str,), "needs": (list,), "files": (list,), "env": (dict,),
     "timeout": (int, float), "retry_delay": (int, float), "retries": (int,),
-    "priority": (int,),
+    "priority": (int,), "resources": (dict,), "stream": (str,),
 }  # fmt: skip
 
 
@@ -129,6 +153,10 @@ def _check_type(path: Path, line: Callable[[], int | None], where: str, key: str
         raise PlanError(path, line(), f"{where}: '{key}' must be a list of strings")
     if key == "env" and not all(isinstance(v, str | int | float | bool) for v in value.values()):
         raise PlanError(path, line(), f"{where}: 'env' values must be strings")
+    if key == "resources" and not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in value.values()
+    ):
+        raise PlanError(path, line(), f"{where}: 'resources' values must be positive numbers")
     if key in ("timeout", "retry_delay") and value <= 0:
         raise PlanError(path, line(), f"{where}: '{key}' must be positive")
     if key == "retries" and value < 0:
@@ -147,7 +175,9 @@ def _check_type(path: Path, line: Callable[[], int | None], where: str, key: str
 def load_plan(path: str | os.PathLike[str]) -> Plan:
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path)
+    except ValueError as exc:
+        raise PlanError(path, None, str(exc)) from None
     except FileNotFoundError:
         raise PlanError(path, None, "no such plan file") from None
     except IsADirectoryError:
@@ -158,7 +188,7 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise PlanError(path, None, "not a text file (plans are UTF-8 TOML)") from None
-    return parse_plan(text, path)
+    return parse_plan(strip_bom(text), path)
 
 
 def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
@@ -177,8 +207,9 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
     tasks = [
         _task_spec(t, i, defaults, path, loc, base, seen, resolved) for i, t in enumerate(raw_tasks)
     ]
-    _check_needs(tasks, path, loc)
-    agent, budget, workers = _check_sections(data, path, loc)
+    streams, gates, checkpoints = parse_streams(data, path, loc, tasks, base)
+    _check_needs(tasks, path, loc, len(raw_tasks), checkpoints)
+    agent, budget, executor, workers = _check_sections(data, path, loc)
     name = data.get("name") or path.stem
     return Plan(
         path=path.resolve() if str(path) != "<plan>" else path,
@@ -189,6 +220,11 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
         agent=agent,
         budget=budget,
         models=data.get("models", {}),
+        executor=executor,
+        streams=streams,
+        checkpoints=checkpoints,
+        gates=gates,
+        base_dir=str(base.resolve()),
     )
 
 
@@ -203,6 +239,8 @@ def _read_toml(text: str, path: Path) -> dict[str, Any]:
             line = max(1, len(text.splitlines()))
         msg = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", msg)
         raise PlanError(path, line, f"invalid TOML: {msg}") from None
+    except RecursionError:
+        raise PlanError(path, None, "nested too deeply: not a plan") from None
 
 
 def _check_top(data: dict[str, Any], path: Path, loc: _Locator) -> dict[str, Any]:
@@ -269,6 +307,12 @@ def _task_spec(
     merged = {**defaults, **t}
     env = {**defaults.get("env", {}), **t.get("env", {})}
     cwd = merged.get("cwd", ".")
+    stream = t.get("stream")
+    # a stream task's cwd is relative to the stream's worktree, resolved when it runs
+    if stream is not None and (Path(cwd).is_absolute() or ".." in Path(cwd).parts):
+        raise PlanError(
+            path, loc.task(i, "cwd"), f"{where}: a stream task's 'cwd' must stay inside"
+        )
     return TaskSpec(
         id=task_id,
         run=t.get("run"),
@@ -279,15 +323,23 @@ def _task_spec(
         retries=int(merged.get("retries", 0)),
         retry_delay=float(merged.get("retry_delay", 1.0)),
         env={k: str(v) for k, v in env.items()},
-        cwd=resolved.get(cwd) or resolved.setdefault(cwd, str((base / cwd).resolve())),
+        cwd=cwd
+        if stream is not None
+        else resolved.get(cwd) or resolved.setdefault(cwd, str((base / cwd).resolve())),
         priority=int(merged.get("priority", 0)),
         model=merged.get("model"),
         complexity=merged.get("complexity"),
         line=loc.header(i),
+        resources={k: float(v) for k, v in merged.get("resources", {}).items()},
+        stream=stream,
     )
 
 
-def _check_needs(tasks: list[TaskSpec], path: Path, loc: _Locator) -> None:
+def _check_needs(
+    tasks: list[TaskSpec], path: Path, loc: _Locator, n_tables: int, checkpoints: list[Any]
+) -> None:
+    """Every `needs` names another task, and no cycle; `tasks` past the first `n_tables` are
+    the checkpoints' synthetic tasks (located at their `[[checkpoint]]` tables)."""
     index = {t.id: i for i, t in enumerate(tasks)}
     for i, t in enumerate(tasks):
         for dep in t.needs:
@@ -302,15 +354,17 @@ def _check_needs(tasks: list[TaskSpec], path: Path, loc: _Locator) -> None:
     cycle = find_cycle(tasks)
     if cycle:
         first = index[cycle[0]]
-        raise PlanError(
-            path, loc.task(first, "needs"), "dependency cycle: " + " -> ".join([*cycle, cycle[0]])
-        )
+        line = loc.task(first, "needs")
+        if first >= n_tables:  # a checkpoint's synthetic task
+            line = next(c.line for c in checkpoints if c.id == cycle[0])
+        raise PlanError(path, line, "dependency cycle: " + " -> ".join([*cycle, cycle[0]]))
 
 
 def _check_sections(
     data: dict[str, Any], path: Path, loc: _Locator
-) -> tuple[dict[str, Any], dict[str, Any], int | None]:
-    """[agent], [budget], [models] and `workers`: (agent, budget, workers)."""
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], int | None]:
+    """[agent], [budget], [models], [executor] and `workers`: (agent, budget, executor,
+    workers)."""
     for section in ("agent", "budget", "models"):
         if section in data and not isinstance(data[section], dict):
             raise PlanError(path, loc.section("", section), f"'{section}' must be a table")
@@ -330,10 +384,16 @@ def _check_sections(
         raise PlanError(
             path, loc.section("agent", "command"), "[agent]: command must contain {prompt}"
         )
+    try:
+        executor = check_table(data.get("executor", {}))
+    except ExecutorTableError as exc:
+        bad = re.search(r"'(\w+)'", str(exc))
+        line = loc.section("executor", bad.group(1) if bad else None)
+        raise PlanError(path, line, f"[executor]: {exc}") from None
     workers = data.get("workers")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise PlanError(path, loc.section("", "workers"), "'workers' must be a positive integer")
-    return agent, budget, workers
+    return agent, budget, executor, workers
 
 
 def find_cycle(tasks: list[TaskSpec]) -> list[str] | None:

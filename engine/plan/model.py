@@ -34,6 +34,9 @@ class TaskSpec:
     model: str | None = None
     complexity: str | None = None
     line: int | None = None
+    #: What a task needs of the worker that runs it (`{ gpu = 1 }`): Dask worker resources.
+    resources: dict[str, float] = field(default_factory=dict)
+    stream: str | None = None  # a stream's task: cwd and files are relative to its worktree
 
     @property
     def kind(self) -> str:
@@ -60,6 +63,8 @@ class TaskSpec:
             "model": self.model,
             "complexity": self.complexity,
             "line": self.line,
+            "resources": self.resources,
+            "stream": self.stream,
         }
         return {k: v for k, v in spec.items() if k not in _DEFAULTS or v != _DEFAULTS[k]}
 
@@ -81,6 +86,8 @@ class TaskSpec:
             model=get("model"),
             complexity=get("complexity"),
             line=get("line"),
+            resources=dict(get("resources") or {}),
+            stream=get("stream"),
         )
 
 
@@ -98,7 +105,81 @@ _DEFAULTS: dict[str, Any] = {
     "model": None,
     "complexity": None,
     "line": None,
+    "resources": {},
+    "stream": None,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    """A `[[stream]]`: a branch worked on in its own git worktree."""
+
+    id: str
+    branch: str | None = None  # default br/<session>/<id>
+    base: str | None = None  # branch or commit; default the commit HEAD is at on creation
+    setup: str | None = None  # run once in a new worktree
+    include: tuple[str, ...] = ()  # gitignored files to copy in (besides .worktreeinclude)
+    line: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "branch": self.branch, "base": self.base, "setup": self.setup,
+                "include": list(self.include), "line": self.line}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StreamSpec:
+        return cls(id=data["id"], branch=data.get("branch"), base=data.get("base"),
+                   setup=data.get("setup"), include=tuple(data.get("include") or ()),
+                   line=data.get("line"))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class GateSpec:
+    """A `[[gate]]`: a check the merged tree must pass before the target moves."""
+
+    name: str
+    kind: str = "command"  # command | coverage | diff-cover | scan
+    run: str | None = None
+    fail_under: float | None = None
+    timeout: float | None = None
+    line: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        keys = ("name", "kind", "run", "fail_under", "timeout", "line")
+        return {k: getattr(self, k) for k in keys}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> GateSpec:
+        return cls(name=data["name"], kind=data.get("kind") or "command", run=data.get("run"),
+                   fail_under=data.get("fail_under"), timeout=data.get("timeout"),
+                   line=data.get("line"))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointSpec:
+    """A `[[checkpoint]]`: merge streams into a target once `after` tasks are done."""
+
+    id: str
+    after: tuple[str, ...] = ()
+    streams: tuple[str, ...] = ()  # empty: every stream
+    target: str | None = None  # default: the branch checked out when the session was created
+    strategy: str = "merge"  # merge | squash | rebase
+    gates: tuple[str, ...] | None = None  # None: every gate
+    line: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "after": list(self.after), "streams": list(self.streams),
+                "target": self.target, "strategy": self.strategy,
+                "gates": None if self.gates is None else list(self.gates),
+                "line": self.line}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CheckpointSpec:
+        gates = data.get("gates")
+        return cls(id=data["id"], after=tuple(data.get("after") or ()),
+                   streams=tuple(data.get("streams") or ()), target=data.get("target"),
+                   strategy=data.get("strategy") or "merge",
+                   gates=None if gates is None else tuple(gates),
+                   line=data.get("line"))  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -111,6 +192,12 @@ class Plan:
     agent: dict[str, Any] = field(default_factory=dict)
     budget: dict[str, Any] = field(default_factory=dict)
     models: dict[str, Any] = field(default_factory=dict)
+    #: Where tasks run: empty for this machine, or `{kind = "dask", address = ...}`.
+    executor: dict[str, Any] = field(default_factory=dict)
+    streams: list[StreamSpec] = field(default_factory=list)
+    checkpoints: list[CheckpointSpec] = field(default_factory=list)
+    gates: list[GateSpec] = field(default_factory=list)
+    base_dir: str = "."  # where relative paths in the plan start (the plan's directory)
 
     def task(self, task_id: str) -> TaskSpec:
         for t in self.tasks:
@@ -120,5 +207,16 @@ class Plan:
 
     @property
     def config(self) -> dict[str, Any]:
-        """The session-wide tables an agent backend reads."""
-        return {"agent": self.agent, "budget": self.budget, "models": self.models}
+        """The session-wide tables an agent backend (and a remote executor) reads; with
+        streams, also the stream, checkpoint and gate tables the streams engine reads back."""
+        config: dict[str, Any] = {"agent": self.agent, "budget": self.budget, "models": self.models}
+        if self.executor:
+            config["executor"] = self.executor
+        if self.streams:
+            config["streams"] = {
+                "plan_dir": self.base_dir,
+                "streams": [s.to_json() for s in self.streams],
+                "checkpoints": [c.to_json() for c in self.checkpoints],
+                "gates": [g.to_json() for g in self.gates],
+            }
+        return config

@@ -1,8 +1,10 @@
-"""`br-tui routing ...`: estimate, select, costs, models. Headless, scriptable, quick to start.
+"""`br-tui routing ...`: estimate, select, costs, outcomes, models. Headless, scriptable, quick
+to start.
 
 Exit codes: 0 done, 2 usage or runtime error (message on stderr). `estimate --batch` always
 prints JSON lines (it is how the estimator is scored); the rest print text unless `--json`.
-Imports stay lean: no Textual, and the database layer only for `costs`.
+Imports stay lean: no Textual, and the database layer only for `costs`, `outcomes`, and for
+`estimate` when a database exists (to apply the level shifts learned from its outcomes).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from engine import cli_support as cli
 from engine.cli_support import UsageError
 from engine.routing.estimate import estimate
 from engine.routing.models import ModelTable, load_models
+from engine.routing.outcomes import LevelShift
 from engine.routing.select import select_model
 
 
@@ -54,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     costs.add_argument("--by", choices=("model", "session", "task", "day", "week"),
                        default="model")  # fmt: skip
     _common(costs, top=False)
+    outcomes = sub.add_parser(
+        "outcomes", help="success rate and cost per level and model; levels routed up"
+    )
+    _common(outcomes, top=False)
     models = sub.add_parser("models", help="the model and price table")
     _common(models, top=False)
     return p
@@ -66,12 +73,52 @@ def _table(args: argparse.Namespace) -> ModelTable:
         return load_models(tomllib.load(fh))
 
 
-def _estimate_row(text: str, files: list[str] | None, table: ModelTable) -> dict[str, Any]:
+def _history(args: argparse.Namespace) -> list[Any]:
+    """The recorded attempts and the database's clock reading, or nothing without a database."""
+    from engine.store.db import StoreError, connect, now_iso, resolve_db_path
+
+    path = resolve_db_path(args.db)
+    if not path.exists():
+        return []
+    from datetime import datetime
+
+    from engine.routing.outcomes import load_attempts
+
+    try:
+        db = connect(path, readonly=True)
+    except StoreError as exc:
+        raise RuntimeError(str(exc)) from exc
+    try:
+        return load_attempts(db, now=datetime.fromisoformat(now_iso()))
+    finally:
+        db.close()
+
+
+def _shifts(args: argparse.Namespace) -> dict[str, LevelShift]:
+    from engine.routing.outcomes import level_shifts
+
+    attempts = _history(args)
+    return level_shifts(attempts) if attempts else {}
+
+
+def _estimate_row(
+    text: str, files: list[str] | None, table: ModelTable, shifts: dict[str, LevelShift]
+) -> dict[str, Any]:
     est = estimate(text, files)
-    sel = select_model(est.level, table, prompt=text)
+    shift = shifts.get(est.level)
+    sel = select_model(
+        est.level,
+        table,
+        prompt=text,
+        tier=shift.to_tier if shift else None,
+        why=f"level shift: {shift.reason}" if shift else None,
+    )
     out = est.as_dict()
     out["model"] = sel.model
+    out["tier"] = sel.tier
     out["estimated_cost_usd"] = sel.estimated_cost_usd
+    if shift is not None:
+        out["level_shift"] = shift.as_dict()
     return out
 
 
@@ -83,7 +130,9 @@ def _lines(source: str) -> Iterator[str]:
         yield from fh
 
 
-def _batch(args: argparse.Namespace, table: ModelTable, out: IO[str]) -> int:
+def _batch(
+    args: argparse.Namespace, table: ModelTable, shifts: dict[str, LevelShift], out: IO[str]
+) -> int:
     bad = 0
     write = out.write
     for number, line in enumerate(_lines(args.batch), 1):
@@ -99,7 +148,7 @@ def _batch(args: argparse.Namespace, table: ModelTable, out: IO[str]) -> int:
             bad += 1
             continue
         row = {"id": item.get("id")}
-        row.update(_estimate_row(text, item.get("files"), table))
+        row.update(_estimate_row(text, item.get("files"), table, shifts))
         write(json.dumps(row) + "\n")
     return 2 if bad else 0
 
@@ -110,11 +159,12 @@ def _money(x: float | None) -> str:
 
 def _cmd_estimate(args: argparse.Namespace, out: IO[str]) -> int:
     table = _table(args)
-    if args.batch:
-        return _batch(args, table, out)
-    if not args.text:
+    if not args.batch and not args.text:
         raise UsageError("br-tui routing estimate: give TEXT or --batch FILE")
-    row = _estimate_row(args.text, args.files, table)
+    shifts = _shifts(args)
+    if args.batch:
+        return _batch(args, table, shifts, out)
+    row = _estimate_row(args.text, args.files, table, shifts)
     if args.json:
         out.write(json.dumps(row) + "\n")
     else:
@@ -124,6 +174,34 @@ def _cmd_estimate(args: argparse.Namespace, out: IO[str]) -> int:
         )
         for reason in row["reasons"]:
             out.write(f"  {reason}\n")
+        if "level_shift" in row:
+            out.write(f"  level shift: {row['level_shift']['reason']}\n")
+    return 0
+
+
+def _cmd_outcomes(args: argparse.Namespace, out: IO[str]) -> int:
+    from engine.routing.outcomes import level_shifts, outcome_stats
+
+    attempts = _history(args)
+    rows = outcome_stats(attempts)
+    shifts = [s.as_dict() for s in level_shifts(attempts).values()]
+    if args.json:
+        out.write(json.dumps({"rows": rows, "level_shifts": shifts}) + "\n")
+        return 0
+    out.write(
+        f"{'level':<10} {'model':<22} {'attempts':>8} {'success':>8} {'cost':>12} {'mean':>10}\n"
+    )
+    for r in rows:
+        rate = "-" if r["success_rate"] is None else f"{r['success_rate']:.0%}"
+        cost, mean = f"${r['cost_usd']:.4f}", f"${r['mean_cost_usd']:.4f}"
+        out.write(
+            f"{r['level']:<10} {r['model'][:22]:<22} {r['attempts']:>8} {rate:>8} "
+            f"{cost:>12} {mean:>10}\n"
+        )
+    for s in shifts:
+        out.write(f"level shift: {s['reason']}\n")
+    if not shifts:
+        out.write("no level shifts: every level routes to its own tier\n")
     return 0
 
 
@@ -207,6 +285,7 @@ _COMMANDS = {
     "estimate": _cmd_estimate,
     "select": _cmd_select,
     "costs": _cmd_costs,
+    "outcomes": _cmd_outcomes,
     "models": _cmd_models,
 }
 

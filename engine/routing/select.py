@@ -67,12 +67,15 @@ def select_model(
     remaining_usd: float | None = None,
     downgrade: int = 0,
     prefer_fast: bool = False,
+    tier: str | None = None,
+    why: str | None = None,
 ) -> Selection:
     """Pick a model for a task of `level`.
 
     `cost_limit` caps one call's estimated cost; `remaining_usd` is what the tightest budget has
     left; `downgrade` moves down that many tiers (a soft budget limit asks for one). An explicit
-    `override` wins over everything but is still priced.
+    `override` wins over everything but is still priced. `tier` replaces the level's own tier
+    (an escalation or a learned level shift), with `why` saying so in the reason.
     """
     if table is None:
         from engine.routing.models import load_models
@@ -86,8 +89,13 @@ def select_model(
             model.name, why, estimated_cost(model, tokens), model.tier, tokens[0], tokens[1]
         )
     want = TIER_FOR_LEVEL.get(level, "balanced")
-    start = max(0, TIERS.index(want) - max(0, downgrade))
     notes = [f"{level} -> {want} tier"]
+    if tier is not None and tier != want:
+        if tier not in TIERS:
+            raise ValueError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
+        notes.append(why or f"moved to the {tier} tier")
+        want = tier
+    start = max(0, TIERS.index(want) - max(0, downgrade))
     if start != TIERS.index(want):
         notes.append(f"budget soft limit: down to {TIERS[start]}")
     limits = [x for x in (cost_limit, remaining_usd) if x is not None]

@@ -80,12 +80,26 @@ def _scan_parser():
 
 
 def _has_staged(root: Path) -> bool:
-    from engine.security.sources import GitError, _git
+    from engine.security.sources import GitError, run_git
 
     try:
-        return bool(_git(["diff", "--cached", "--name-only", "-z"], root).strip())
+        return bool(run_git(["diff", "--cached", "--name-only", "-z"], root).strip())
     except GitError:  # a `.git` that git doesn't accept: scan the directory instead
         return False
+
+
+_SHOWN_PER_REASON = 3
+
+
+def _report_skipped(skipped: list[tuple[str, str]]) -> None:
+    """One stderr line per reason: how many files were not scanned, and the first few."""
+    by_reason: dict[str, list[str]] = {}
+    for path, why in skipped:
+        by_reason.setdefault(why, []).append(path)
+    for why, paths in sorted(by_reason.items()):
+        shown = ", ".join(sorted(paths)[:_SHOWN_PER_REASON])
+        more = f", +{len(paths) - _SHOWN_PER_REASON} more" if len(paths) > _SHOWN_PER_REASON else ""
+        sys.stderr.write(f"br-tui --scan: skipped {len(paths)} file(s), {why}: {shown}{more}\n")
 
 
 def _run(args: SimpleNamespace) -> int:
@@ -104,12 +118,14 @@ def _run(args: SimpleNamespace) -> int:
     staged = args.staged or (
         not args.paths and not args.diff and root is not None and _has_staged(root)
     )
+    skipped: list[tuple[str, str]] = []
     if staged:
-        findings = scan_staged(root, config, baseline=use_baseline)
+        findings = scan_staged(root, config, baseline=use_baseline, skipped=skipped)
     elif args.diff:
-        findings = scan_diff(root, args.diff, config, baseline=use_baseline)
+        findings = scan_diff(root, args.diff, config, baseline=use_baseline, skipped=skipped)
     else:
-        findings = scan_paths(args.paths or ["."], config, baseline=use_baseline)
+        findings = scan_paths(args.paths or ["."], config, baseline=use_baseline, skipped=skipped)
+    _report_skipped(skipped)
     if args.update_baseline:
         from engine.security.baseline import save_baseline
 

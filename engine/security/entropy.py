@@ -74,6 +74,7 @@ _TEMPLATE_START = ("$", "%", "#{", "@", "{{", "<", "&", "*", "~/", "/", "./", ".
 _CODE_REF = re.compile(r"[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)+|[A-Za-z_]\w*\(\)?")
 _WORDS = re.compile(r"(?:[A-Za-z][a-z]+|[A-Z]+|[a-z]+)(?:[_\-. ]+(?:[A-Za-z][a-z]*|[A-Z]+))*")
 _CAMEL = re.compile(r"[a-z]+(?:[A-Z][a-z]+)*|(?:[A-Z][a-z]+)+|[A-Z]+|[a-z]+")
+_MEMBER_SEP = re.compile(r"\.|::|->")
 _VERSIONISH = re.compile(r"[\d.\-:/+_ ]+|v?\d+(?:\.\d+){1,3}(?:[\-+.][A-Za-z0-9]{1,12}){0,3}")
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+\.[\w.\-]+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -98,7 +99,85 @@ def is_placeholder(value: str) -> bool:
         run = _RANDOM_RUN.search(value)
         if run is None or not _mixed(run.group()):
             return True
-    return len(set(low)) <= 3
+    return len(set(low)) <= 3 or is_stand_in(value)
+
+
+# A vendor prefix: a short word (or two) and a separator before the generated part (`sk_live_`,
+# `glpat-`, `SG.`, `dp.pt.`). Stand-in checks look at what follows it.
+_PREFIX = re.compile(r"(?:[A-Za-z][a-z]{0,9}[_\-.]|[A-Z]{2,6}[_\-.]){1,3}")
+# Words that make a value a stand-in wherever they sit in its body.
+_STAND_IN_WORDS = (
+    "example", "sample", "dummy", "fake", "test", "placeholder", "your", "redacted", "changeme",
+    "replace", "insert", "todo", "fixme", "mock", "invalid", "secret", "token", "password",
+)  # fmt: skip
+_SPECIFIER = re.compile(r"%[sdrx]|%\(\w+\)s|\{\w*\}")
+_SEGMENT_SEP = re.compile(r"[\-_.:]+")
+_CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{4}")
+_ALPHABETS = ((HEX_DIGITS := frozenset("0123456789abcdef"), 16), (frozenset("0123456789"), 10))
+
+
+def vendor_body(value: str) -> str:
+    """`value` without a leading vendor prefix (`sk_live_`, `glpat-`), if it has one."""
+    m = _PREFIX.match(value)
+    return value[m.end() :] if m and m.end() < len(value) else value
+
+
+def _periodic(body: str) -> bool:
+    """A short unit repeated: `abab...`, `1234567890abcdef1234...` (up to 16 characters)."""
+    n = len(body)
+    return any(body[p:] == body[:-p] for p in range(1, min(16, n // 2) + 1))
+
+
+def _alphabet_size(body: str) -> int:
+    chars = set(body.lower()) if body.islower() or body.isupper() else set(body)
+    for alphabet, size in _ALPHABETS:
+        if chars <= alphabet:
+            return size
+    lower = any(c.islower() for c in body)
+    upper = any(c.isupper() for c in body)
+    return 26 * (lower + upper) + 10 + (len(chars - set(string_chars)) > 0) * 2
+
+
+string_chars = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+def _pronounceable(body: str) -> bool:
+    """Letters of one case that read as words (`alphabravodelta`): typed, not generated. Random
+    letters hold four consonants in a row within a few characters; words rarely do."""
+    low = body.lower()
+    if len(low) < 12 or not low.isalpha() or not (body.islower() or body.isupper()):
+        return False
+    vowels = sum(c in "aeiouy" for c in low)
+    return vowels >= len(low) * 0.3 and _CONSONANT_RUN.search(low) is None
+
+
+def is_stand_in(value: str) -> bool:
+    """Shaped like a credential but made up: fill characters, repeated or sequential runs, a
+    stand-in word, a format specifier, words, or too little entropy for its length and alphabet.
+
+    These hold for any provider's format: they look at the generated part only (after a vendor
+    prefix), whose documented form is random characters of one alphabet."""
+    if _SPECIFIER.search(value):
+        return True
+    body = vendor_body(value)
+    low = body.lower()
+    if any(word in low for word in _STAND_IN_WORDS):
+        return True
+    n = len(body)
+    if n < 6:
+        return n < len(value) or n < 4  # `ghp_abc`: a prefix and a stub
+    core = max(_SEGMENT_SEP.split(body), key=len)  # the generated part of `id-id-random`
+    if len(core) < 6:
+        core = _SEGMENT_SEP.sub("", body)
+    if not core:
+        return True
+    top = max(core.count(c) for c in set(core))
+    if top * 2 > len(core) or len(set(core)) <= 3 or _periodic(core):
+        return True
+    if _longest_sequence(core) >= 6 or _pronounceable(core):
+        return True
+    size = min(len(core), _alphabet_size(core))
+    return size > 1 and shannon(core) < 0.6 * math.log2(size)
 
 
 def _mixed(value: str) -> bool:
@@ -136,7 +215,11 @@ def looks_random(value: str, min_len: int = 8, *, allow_uuid: bool = True) -> bo
         return False
     if not allow_uuid and _UUID.fullmatch(value):
         return False
-    code_ref = _CODE_REF.fullmatch(value) and sum(c.isdigit() for c in value) <= 3
+    code_ref = (
+        _CODE_REF.fullmatch(value)
+        and sum(c.isdigit() for c in value) <= 3
+        and max(len(part) for part in _MEMBER_SEP.split(value)) <= 24  # `dp.pt.<43 random>`
+    )
     if code_ref or _WORDS.fullmatch(value):
         return False
     if _CAMEL_DIGITS.fullmatch(value) and len(_WORD4.findall(value)) >= 2:

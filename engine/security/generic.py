@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from functools import cache
 
 from engine.security.entropy import looks_random, shannon
+from engine.security.keywords import KeywordFinder
+from engine.security.words import is_alphabet, is_data_blob, is_hex_constant, reads_as_name
 
 # After the keyword: the rest of the identifier, a separator zone, an opening quote or bracket.
 _TAIL = re.compile(
@@ -23,18 +25,17 @@ _TAIL = re.compile(
     r"""(?:[\[({][ \t]{0,3})?\\?["'`]?[ \t]{0,3})"""
     r"""(?P<val>[^\s"'`<>{}\[\]();,|][^\s"'`<>{}\[();,|]{7,1499})"""
 )
+_ASSIGNED = re.compile(r"[A-Za-z_][\w.\-]{0,60}?(?::=|=>|[=:])(?!/)(?=.{8})")
 _STRONG_SEP = re.compile(r"[:=>,]|\s-\s|\sis\s")
 _TRAIL = ".,;:\\/"
 
 
 @cache
-def _keyword_finder(keywords: tuple[str, ...]):
-    # the scanner's keyword passes (rules._KeywordFinder): one literal-anchored pass per rare
-    # anchor character (`k`, `w`, `c`, `u`, ...) with the rest checked by lookarounds, instead
-    # of a trie regex that stops at every `a`, `s`, `t`, `p`, `c` of the text
-    from engine.security.rules import _KeywordFinder
-
-    return _KeywordFinder(list(keywords), float("inf"))
+def _keyword_finder(keywords: tuple[str, ...]) -> KeywordFinder:
+    # the scanner's keyword passes: one literal-anchored pass per rare anchor character (`k`,
+    # `w`, `c`, `u`, ...) with the rest checked by lookarounds, instead of a trie regex that
+    # stops at every `a`, `s`, `t`, `p`, `c` of the text
+    return KeywordFinder(list(keywords), float("inf"))
 
 
 def keyword_hits(lowered: str, keywords: tuple[str, ...]) -> list[tuple[int, int]]:
@@ -57,11 +58,36 @@ def find_keyword_values(
         if m is None:
             continue
         value = m.group("val").rstrip(_TRAIL)
+        start = m.start("val")
         last_end = m.end()  # keywords inside a value already read are not read again: linear
         strong = _STRONG_SEP.search(m.group("sep")) is not None
+        inner = _ASSIGNED.match(value)
+        if inner is not None:  # `token = 'PERCY_TOKEN=84f2...'`: the value is what NAME= holds
+            start += inner.end()
+            value = value[inner.end() :]
+            strong = True
+        if _code_around(text, start, value):
+            continue
         if looks_random(value, 8 if strong else 16) and not looks_like_name(value):
-            start = m.start("val")
+            if _IDENTIFIER.fullmatch(value) and reads_as_name(value):
+                continue  # `key = rfc5280.SubjectPublicKeyInfo`: a name, not a literal
             yield start, start + len(value), value
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)*")
+_SHORT_HEX_INT = re.compile(r"0[xX][0-9a-fA-F]{1,16}")
+
+
+def _code_around(text: str, start: int, value: str) -> bool:
+    """The value is an expression, not a literal: a call (`b64encode(`), a subscript or generic
+    (`Animation]`), an f-string conversion (`{name!r}`) or a machine-word integer (`0x5041434b`)."""
+    after = text[start + len(value) : start + len(value) + 1]
+    return (
+        after in ("(", "[")
+        or (value.endswith("]") and _IDENTIFIER.fullmatch(value.rstrip("]")) is not None)
+        or value.endswith(("!r", "!s", "!a"))
+        or _SHORT_HEX_INT.fullmatch(value) is not None
+    )
 
 
 # A value right after `=`, `:`, `,`, `(` or an opening quote, made of token characters only.
@@ -94,22 +120,42 @@ _NOT_SECRET_NAMES = (
 )
 
 
+_VERSION_START = re.compile(r"v?\d{1,4}\.\d{1,4}(?:\.\d{1,5})?[\-+._]")
+# `"id": "toolu_01D7..."`: an object's own id field holds an identifier, random but not secret.
+# (Only the bare name: `client_id`, `sms_id` and the like hold credentials in many configs.)
+_ID_KEY = re.compile(
+    r"""(?<![\w\-.])["'`]?(?:id|Id|ID|uuid|guid)["'`]?\s{0,3}(?::|=|=>)\s{0,3}["'`]?$"""
+)
+
+
+def keyed_as_id(text: str, start: int) -> bool:
+    """The value at `start` is what a field named `id` holds: an identifier."""
+    line_start = text.rfind("\n", 0, start) + 1
+    return _ID_KEY.search(text, max(line_start, start - 40), start) is not None
+
+
 def _strictly_random(value: str) -> bool:
-    """Without a keyword the value alone must convince: long, mixed, very high entropy."""
-    if not looks_random(value, 16, allow_uuid=False):
+    """Without a keyword the value alone must convince: long, mixed, very high entropy.
+
+    Every test must pass; the cheap ones (C-speed scans of the value) run first, so most
+    candidates on a line with a long run are dropped before the per-character loops of
+    `looks_random` (`redact` runs this on every line holding 12+ alphanumerics in a row)."""
+    if len(value) < 16 or not any(c.isdigit() for c in value) or _HASHISH.fullmatch(value):
         return False
-    if _HASHISH.fullmatch(value) or not any(c.isdigit() for c in value):
-        return False
-    if looks_like_name(value):
-        return False
-    segments = _SEGMENTS.split(value)
-    longest = max(segments, key=len)
+    longest = max(_SEGMENTS.split(value), key=len)
     if len(longest) < 12 or not any(c.isdigit() for c in longest):
         return False  # `name-with-words==1.2.0`: generated values have one long random run
-    letters = sum(c.isalpha() for c in value)
-    if letters < len(value) // 3:
+    if sum(c.isalpha() for c in value) < len(value) // 3:
         return False
-    return shannon(value) >= (3.3 if len(value) < 20 else 3.6)
+    if shannon(value) < (3.3 if len(value) < 20 else 3.6):
+        return False
+    if _VERSION_START.match(value):
+        return False  # `5.10.81-android12-9-00001-geba40aecb3b7`: a build or kernel version
+    if is_hex_constant(value) or is_alphabet(value) or is_data_blob(value):
+        return False  # a digest or curve constant, a charset, an embedded image or font
+    if looks_like_name(value) or reads_as_name(value):
+        return False  # `rust_openssl.x25519.X25519PublicKey`, `cspc850multilingual`
+    return looks_random(value, 16, allow_uuid=False)
 
 
 # Token runs, found once per text and shared by the shape detectors (this one and the rules with
@@ -229,7 +275,7 @@ def _context_free_hit(text: str, m: re.Match[str]) -> Iterator[tuple[int, int, s
         return  # "ghp_" + "..." : split on purpose, a test fixture built at run time
     line_start = text.rfind("\n", 0, start) + 1
     before = text[max(line_start, start - 80) : start].lower()
-    if any(word in before for word in _NOT_SECRET_NAMES):
+    if any(word in before for word in _NOT_SECRET_NAMES) or keyed_as_id(text, start):
         return
     yield start, end, value
 

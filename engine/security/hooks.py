@@ -18,9 +18,9 @@ CHAINED = "pre-commit.br-tui-chained"
 
 
 def _hooks_dir(repo: Path) -> Path:
-    from engine.security.sources import _git
+    from engine.security.sources import run_git
 
-    out = _git(["rev-parse", "--git-path", "hooks"], repo).decode().strip()
+    out = run_git(["rev-parse", "--git-path", "hooks"], repo).decode().strip()
     path = Path(out)
     return path if path.is_absolute() else repo / path
 

@@ -12,13 +12,12 @@ import re
 from functools import cache
 from pathlib import Path
 
+from engine.security.checksums import CHECKS
+from engine.security.keywords import KeywordFinder
+
 _RULES_FILE = Path(__file__).with_name("rules.toml")
 _VALIDATORS = ("none", "random", "password", "token")
 TOKEN_RUN = "token-run"
-#: Shape-only detectors stay out of redaction: they need a file's context to be sure, and a
-#: masked build log line that wasn't a secret costs the user the information they looked for.
-#: (Here, not in `secrets`: the masking prefilter needs it without loading the detectors.)
-REDACT_SKIP = frozenset({"prefixed-token"})
 
 
 class RuleError(ValueError):
@@ -31,6 +30,7 @@ class Rule:
     __slots__ = (
         "_compiled",
         "anchor",
+        "checksum",
         "description",
         "group",
         "id",
@@ -58,6 +58,7 @@ class Rule:
         anchor: tuple[str, ...] = (),
         window: tuple[int, int] = (0, 0),
         keywords_in: str = "text",
+        checksum: str = "",
     ) -> None:
         self.id = id
         self.description = description
@@ -78,6 +79,9 @@ class Rule:
         # (`[A-Za-z0-9+/=_\-.~]`) that also holds 12+ `[A-Za-z0-9+/]` in a row, so the keywords
         # are only looked for in those runs (a small part of most files).
         self.keywords_in = keywords_in
+        # A checksum the provider builds into its tokens (`checksums.CHECKS`): a value that
+        # passes it is reported whatever the placeholder filters say.
+        self.checksum = checksum
         self._compiled: re.Pattern[str] | None = None
 
     def __repr__(self) -> str:
@@ -95,10 +99,6 @@ class Rule:
     @property
     def pre_rx(self) -> re.Pattern[str] | None:
         return _compile(self.prefilter) if self.prefilter else None
-
-    def applies_to(self, lowered: str) -> bool:
-        """Cheap gate: the rule only runs on text holding one of its keywords."""
-        return not self.keywords or any(k in lowered for k in self.keywords)
 
 
 @cache
@@ -121,11 +121,14 @@ def _rule_from(data: dict[str, object]) -> Rule:
             anchor=_anchors(data.get("anchor", ())),
             window=_window(data),
             keywords_in=str(data.get("keywords_in", "text")),
+            checksum=str(data.get("checksum", "")),
         )
     except KeyError as exc:
         raise RuleError(f"rule {data.get('id', '?')}: missing field {exc}") from exc
     if rule.keywords_in not in ("text", TOKEN_RUN):
         raise RuleError(f"rule {rule.id}: keywords_in must be 'text' or '{TOKEN_RUN}'")
+    if rule.checksum and rule.checksum not in CHECKS:
+        raise RuleError(f"rule {rule.id}: checksum must be one of {', '.join(CHECKS)}")
     if rule.validate not in _VALIDATORS:
         raise RuleError(f"rule {rule.id}: validate must be one of {', '.join(_VALIDATORS)}")
     return rule
@@ -199,170 +202,6 @@ def _shipped() -> tuple[tuple[Rule, ...], tuple[str, ...]]:
     return rules, generic
 
 
-# How often characters occur in lower-cased source text, per thousand (measured on site-packages);
-# characters not listed are rarer than any listed. A keyword is found by searching for one of its
-# characters as a literal, which the regex engine does at C speed, then checking the rest with a
-# lookbehind and a literal suffix. Every search pass over a text costs about as much as ~4 per
-# thousand hits, so keywords share as few anchor characters as possible (a greedy set cover).
-_FREQ = dict(
-    zip(
-        "~9jz3q/210-kxvw=:bygTh fumpdcliInoasrte",
-        (
-            0.3,
-            0.6,
-            0.9,
-            0.9,
-            0.9,
-            1.5,
-            1.6,
-            1.9,
-            2.2,
-            3.7,
-            3.8,
-            4.6,
-            4.7,
-            5.4,
-            5.6,
-            5.6,
-            8.0,
-            8.2,
-            8.4,
-            10.1,
-            11.2,
-            13.3,
-            259.0,
-            15.7,
-            15.7,
-            16.7,
-            19.8,
-            20.5,
-            21.7,
-            27.6,
-            37.7,
-            17.7,
-            39.5,
-            39.9,
-            42.6,
-            42.8,
-            44.0,
-            54.3,
-            75.1,
-        ),
-        strict=True,
-    )
-)
-_FREQ["."] = _FREQ.pop("T")
-_FREQ["_"] = _FREQ.pop("I")
-_PASS_COST = 2.0
-# A pass on a character this frequent costs several passes on a literal word: keywords made of
-# frequent characters only (`asia`, `eaaa`) get a pass of their own on the whole keyword.
-_FREQUENT = 15.0
-
-
-def _anchor_indexes(keywords: list[str], frequent: float = _FREQUENT) -> list[int]:
-    """For each keyword, the index of the character its pass searches for."""
-    uncovered = set(range(len(keywords)))
-    chosen: list[str] = []
-    while uncovered:
-        best = max(
-            sorted({c for n in uncovered for c in keywords[n]}),
-            key=lambda c: (
-                sum(c in keywords[n] for n in uncovered) / (_PASS_COST + _FREQ.get(c, 0.1)),
-                -_FREQ.get(c, 0.1),
-            ),
-        )
-        chosen.append(best)
-        uncovered = {n for n in uncovered if best not in keywords[n]}
-    out = []
-    for kw in keywords:
-        char = min((c for c in chosen if c in kw), key=lambda c: _FREQ.get(c, 0.1))
-        if _FREQ.get(char, 0.1) >= frequent:
-            out.append(-1)  # a literal pass of its own
-            continue
-        out.append(kw.index(char))
-    return out
-
-
-class _KeywordFinder:
-    """Which of many literal keywords occur in a lower-cased text, in a few fast passes."""
-
-    def __init__(self, keywords: list[str], frequent: float = _FREQUENT) -> None:
-        self.keywords = keywords
-        groups: dict[str, list[int]] = {}
-        self.anchors = _anchor_indexes(keywords, frequent)
-        literal: list[int] = []
-        for n, kw in enumerate(keywords):
-            if self.anchors[n] < 0:
-                self.anchors[n] = 0
-                literal.append(n)
-            else:
-                groups.setdefault(kw[self.anchors[n]], []).append(n)
-        self.passes: list[tuple[re.Pattern[str], list[int]]] = []
-        from engine.security.masking import _trie
-
-        for char, members in groups.items():
-            # "any keyword here" in the regex; which ones (several may share one anchor, as
-            # `glpat-` and `-u` in `glpat-u...`) is checked on the few positions it finds. The
-            # regex may match a little more than the keywords (what comes before the anchor and
-            # what follows it are tested apart, per length of the part before): each branch is
-            # a trie, so a frequent anchor (`_`, `a`) costs one test per character, not one per
-            # keyword.
-            by_len: dict[tuple[int, bool], tuple[set[str], set[str]]] = {}
-            for n in members:
-                kw = keywords[n]
-                i = self.anchors[n]
-                befores, afters = by_len.setdefault((i, i + 1 == len(kw)), (set(), set()))
-                befores.add(kw[:i])
-                afters.add(kw[i + 1 :])
-            alts = []
-            for (i, ends), (befores, afters) in sorted(by_len.items()):
-                behind = f"(?<=(?:{_trie(befores)}){re.escape(char)})" if i else ""
-                ahead = "" if ends else f"(?={_trie(afters)})"
-                alts.append(behind + ahead)
-            body = "" if "" in alts else f"(?:{'|'.join(alts)})"
-            rx = re.compile(f"{re.escape(char)}{body}")
-            self.passes.append((rx, members))
-        for n in literal:
-            self.passes.append((re.compile(re.escape(keywords[n])), [n]))
-
-    def present(self, lowered: str) -> set[int]:
-        found: set[int] = set()
-        keywords, anchors = self.keywords, self.anchors
-        for rx, members in self.passes:
-            left = list(members)
-            for m in rx.finditer(lowered):
-                at = m.start()
-                hit = [n for n in left if lowered.startswith(keywords[n], at - anchors[n])]
-                if hit:
-                    found.update(hit)
-                    left = [n for n in left if n not in found]
-                    if not left:
-                        break
-        return found
-
-    def spans(self, lowered: str) -> list[tuple[int, int]]:
-        """Where the keywords are, as a trie regex's `finditer` finds them: leftmost first, the
-        longest keyword at each start, none overlapping (the keyword = value detector's hits)."""
-        keywords, anchors = self.keywords, self.anchors
-        ends: dict[int, int] = {}
-        for rx, members in self.passes:
-            for m in rx.finditer(lowered):
-                at = m.start()
-                for n in members:
-                    start = at - anchors[n]
-                    if start >= 0 and lowered.startswith(keywords[n], start):
-                        end = start + len(keywords[n])
-                        if end > ends.get(start, -1):
-                            ends[start] = end
-        out: list[tuple[int, int]] = []
-        last = 0
-        for start in sorted(ends):
-            if start >= last:
-                last = ends[start]
-                out.append((start, last))
-        return out
-
-
 class RuleSet:
     """The rules in force for one scan: shipped minus disabled plus the user's own."""
 
@@ -383,7 +222,7 @@ class RuleSet:
         self.rules = rules
         self.generic_keywords = generic_keywords
         self.generic_enabled = generic_enabled
-        self._finder: tuple[_KeywordFinder, list[int], _KeywordFinder, list[int]] | None = None
+        self._finder: tuple[KeywordFinder, list[int], KeywordFinder, list[int]] | None = None
         self._keywords: list[str] | None = None
         self._by_keyword: list[list[int]] = []
         self._always: list[int] = []
@@ -411,10 +250,10 @@ class RuleSet:
             runs = set(self._in_runs)
             text_kw = [i for i in range(len(self._keywords)) if i not in runs]
             self._finder = (
-                _KeywordFinder([self._keywords[i] for i in text_kw]),
+                KeywordFinder([self._keywords[i] for i in text_kw]),
                 text_kw,
                 # token runs are a small text of few distinct characters: no literal passes
-                _KeywordFinder([self._keywords[i] for i in self._in_runs], float("inf")),
+                KeywordFinder([self._keywords[i] for i in self._in_runs], float("inf")),
                 self._in_runs,
             )
         text_finder, text_kw, run_finder, run_kw = self._finder

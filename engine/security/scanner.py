@@ -16,9 +16,14 @@ from engine.security.config import ScanConfig
 from engine.security.finding import Finding
 from engine.security.secrets import lowered, scan_secrets
 from engine.security.sources import (
+    SKIP_BY_NAME,
+    GitError,
+    Skipped,
     added_lines,
     decode,
+    excluded,
     iter_files,
+    read_file,
     repo_root,
     skip_name,
     staged_files,
@@ -57,12 +62,14 @@ def scan_text(text: str, path: str = "<text>", config: ScanConfig | None = None)
 
 
 class _Display:
-    """Paths as reported: relative to the working directory when under it, else as given.
+    """Paths as reported: relative to the working directory when under it, else as given; and
+    the files a scan skipped, with the reason (`skipped`).
 
     Resolving every file costs more than scanning a small one, so directories are resolved once
     and only files that are themselves symlinks are resolved one by one."""
 
-    def __init__(self) -> None:
+    def __init__(self, skipped: Skipped) -> None:
+        self.skipped = skipped
         self.cwd = str(Path.cwd().resolve())
         self.dirs: dict[str, str] = {}
 
@@ -97,17 +104,18 @@ def _filter_baseline(findings: list[Finding], config: ScanConfig, use: bool) -> 
 
 
 def _read_scan(file: Path, config: ScanConfig, display: _Display) -> list[Finding]:
-    try:
-        with open(file, "rb") as fh:
-            data = fh.read(config.max_file_size + 1)
-    except OSError:
+    """Findings in one file; a file skipped on its content is noted in `display.skipped`. A
+    file that can't be read raises UnreadableError: the scan fails rather than pass it unseen."""
+    data = read_file(file, config.max_file_size)
+    text, why = decode(data, file.name, config.max_file_size)
+    if text is None:
+        display.skipped.append((display(file), why))
         return []
-    text = decode(data, file.name, config.max_file_size)
-    return scan_text(text, display(file), config) if text is not None else []
+    return scan_text(text, display(file), config)
 
 
-def _scan_files(files: list[Path], config: ScanConfig) -> list[Finding]:
-    display = _Display()
+def _scan_files(files: list[Path], config: ScanConfig, skipped: Skipped) -> list[Finding]:
+    display = _Display(skipped)
     findings: list[Finding] = []
     for file in files:
         findings += _read_scan(file, config, display)
@@ -161,11 +169,16 @@ def _warm(config: ScanConfig) -> None:
 
 
 def _scan_shared(
-    files: list[Path], order: list[int], config: ScanConfig, counter, results: dict
+    files: list[Path],
+    order: list[int],
+    config: ScanConfig,
+    counter,
+    results: dict,
+    skipped: Skipped,
 ) -> list[int]:
     """Scan files in `order` (largest first), taking the next one from the shared counter until
     none is left; findings go to `results` by file index. Returns the indexes taken."""
-    display = _Display()
+    display = _Display(skipped)
     taken: list[int] = []
     total = len(order)
     lock = counter.get_lock()
@@ -182,7 +195,9 @@ def _scan_shared(
             results[index] = found
 
 
-def _scan_parallel(files: list[Path], sizes: list[int], config: ScanConfig, workers: int):
+def _scan_parallel(
+    files: list[Path], sizes: list[int], config: ScanConfig, workers: int, skipped: Skipped
+) -> list[Finding]:
     """Scan on `workers` processes, this one included: forked children and this process take
     files one at a time, largest first, from a shared counter, so all finish together; each
     child sends back its findings by file index through a pipe. Files a child did not report
@@ -203,30 +218,32 @@ def _scan_parallel(files: list[Path], sizes: list[int], config: ScanConfig, work
                 try:
                     os.close(read_fd)
                     mine: dict[int, list[Finding]] = {}
-                    taken = _scan_shared(files, order, config, counter, mine)
+                    passed: Skipped = []
+                    taken = _scan_shared(files, order, config, counter, mine, passed)
                     with os.fdopen(write_fd, "wb") as out:
-                        pickle.dump((taken, mine), out, pickle.HIGHEST_PROTOCOL)
+                        pickle.dump((taken, mine, passed), out, pickle.HIGHEST_PROTOCOL)
                     code = 0
                 finally:
                     os._exit(code)
             os.close(write_fd)
             children.append((pid, read_fd))
         results: dict[int, list[Finding]] = {}
-        done = set(_scan_shared(files, order, config, counter, results))
+        done = set(_scan_shared(files, order, config, counter, results, skipped))
         for pid, read_fd in children:
             with os.fdopen(read_fd, "rb") as src:
                 data = src.read()
             children = [c for c in children if c[0] != pid]
             os.waitpid(pid, 0)
             try:
-                taken, found = pickle.loads(data)
-            except Exception:  # the child died: its files are scanned again below
+                taken, found, passed = pickle.loads(data)
+            except Exception:  # the child died or failed: its files are scanned again below
                 continue
             done.update(taken)
             results.update(found)
-        display = _Display()
+            skipped += passed
+        display = _Display(skipped)
         for index in range(len(files)):
-            if index not in done:
+            if index not in done:  # an unreadable file raises here, in the caller
                 found = _read_scan(files[index], config, display)
                 if found:
                     results[index] = found
@@ -243,22 +260,26 @@ def scan_paths(
     *,
     baseline: bool = True,
     jobs: int | None = None,
+    skipped: Skipped | None = None,
 ) -> list[Finding]:
     """Scan files and directories (directories walked with .gitignore honoured).
 
     `jobs`: processes; None spreads a big tree (over PARALLEL_BYTES) over every core from a
-    single-threaded process on a platform that forks, and scans anything else in-process."""
+    single-threaded process on a platform that forks, and scans anything else in-process.
+    `skipped` receives (path, reason) for every file not scanned; a file or directory that
+    cannot be read raises UnreadableError (an OSError) naming it."""
     config = config or ScanConfig()
-    files = list(iter_files(paths, config.exclude))
+    skipped = skipped if skipped is not None else []
+    files = list(iter_files(paths, config.exclude, skipped))
     workers, sizes = _workers(files, jobs)
     if workers < 2:
-        return _filter_baseline(_scan_files(files, config), config, baseline)
-    return _filter_baseline(_scan_parallel(files, sizes, config, workers), config, baseline)
+        found = _scan_files(files, config, skipped)
+    else:
+        found = _scan_parallel(files, sizes, config, workers, skipped)
+    return _filter_baseline(found, config, baseline)
 
 
 def _require_repo(repo: Path | str | None) -> Path:
-    from engine.security.sources import GitError
-
     root = repo_root(repo or ".")
     if root is None:
         raise GitError(f"not a git repository: {Path(repo or '.').resolve()}")
@@ -266,40 +287,53 @@ def _require_repo(repo: Path | str | None) -> Path:
 
 
 def scan_staged(
-    repo: Path | str | None = None, config: ScanConfig | None = None, *, baseline: bool = True
+    repo: Path | str | None = None,
+    config: ScanConfig | None = None,
+    *,
+    baseline: bool = True,
+    skipped: Skipped | None = None,
 ) -> list[Finding]:
     """Scan what is about to be committed: the index contents, not the working tree."""
     root = _require_repo(repo)
     config = config or ScanConfig(root=root)
-    from engine.security.sources import _excluded
-
+    skipped = skipped if skipped is not None else []
     findings: list[Finding] = []
-    for rel, data in staged_files(root):
-        if _excluded(rel, config.exclude):
+    for rel, data in staged_files(root, skipped):
+        if excluded(rel, config.exclude):
             continue
-        text = decode(data, rel, config.max_file_size)
-        if text is not None:
+        text, why = decode(data, rel, config.max_file_size)
+        if text is None:
+            skipped.append((rel, why))
+        else:
             findings += scan_text(text, rel, config)
     return _filter_baseline(findings, config, baseline)
 
 
 def scan_diff(
-    repo: Path | str | None, rev: str, config: ScanConfig | None = None, *, baseline: bool = True
+    repo: Path | str | None,
+    rev: str,
+    config: ScanConfig | None = None,
+    *,
+    baseline: bool = True,
+    skipped: Skipped | None = None,
 ) -> list[Finding]:
-    """Findings on lines added in the working tree since `rev` (whole files parsed for context)."""
+    """Findings on lines added in the working tree since `rev` (whole files parsed for context).
+
+    An added file that can no longer be read raises UnreadableError, as in `scan_paths`."""
     root = _require_repo(repo)
     config = config or ScanConfig(root=root)
-    from engine.security.sources import _excluded
-
+    skipped = skipped if skipped is not None else []
     findings: list[Finding] = []
     for rel, lines in added_lines(root, rev).items():
-        if skip_name(rel.rsplit("/", 1)[-1]) or _excluded(rel, config.exclude):
+        if excluded(rel, config.exclude):
             continue
-        try:
-            data = (root / rel).read_bytes()
-        except OSError:
+        if skip_name(rel.rsplit("/", 1)[-1]):
+            skipped.append((rel, SKIP_BY_NAME))
             continue
-        text = decode(data, rel, config.max_file_size)
-        if text is not None:
+        data = read_file(root / rel, config.max_file_size)
+        text, why = decode(data, rel, config.max_file_size)
+        if text is None:
+            skipped.append((rel, why))
+        else:
             findings += [f for f in scan_text(text, rel, config) if f.line in lines]
     return _filter_baseline(findings, config, baseline)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from engine.security.entropy import is_placeholder, looks_random
+from engine.security.checksums import CHECKS
+from engine.security.entropy import is_placeholder, is_stand_in, looks_random
 from engine.security.finding import Finding, fingerprint
 from engine.security.generic import (
     TokenRuns,
     find_context_free,
     find_keyword_values,
+    keyed_as_id,
     looks_like_name,
 )
-from engine.security.masking import mask
-from engine.security.rules import REDACT_SKIP, TOKEN_RUN, Rule, RuleSet
+from engine.security.hiding import mask
+from engine.security.rules import TOKEN_RUN, Rule, RuleSet
+from engine.security.words import reads_as_name
 
 _WEAK_PASSWORDS = frozenset(
     {
@@ -48,10 +51,13 @@ _CONTEXT_FREE = Rule(
 )
 
 
+_SINGLE_TOKEN = re.compile(r"[\w\-.+/=~:]+")
+
+
 def _valid(rule: Rule, value: str) -> bool:
     """Per-rule vetting of a captured value: the regex finds shapes, this removes stand-ins."""
-    if rule.validate == "none":
-        return len(value) >= 1
+    if rule.validate == "none":  # the regex is the format; a single token may still be a stand-in
+        return len(value) >= 1 and not (_SINGLE_TOKEN.fullmatch(value) and is_stand_in(value))
     if rule.validate == "random":
         return looks_random(value, rule.min_len)
     if rule.validate == "password":
@@ -62,8 +68,8 @@ def _valid(rule: Rule, value: str) -> bool:
             and len(set(value)) > 3
         )
     # "token": a vendor prefix then a generated body; the body carries the randomness.
-    if looks_like_name(value):
-        return False  # `en-US/FlashPlatform/reference`, `manylinux2014_compatible`
+    if looks_like_name(value) or reads_as_name(value):
+        return False  # `en-US/FlashPlatform/reference`, `aio-libs/aiohttp/discussions/6044`
     parts = value.replace("-", "_").split("_")
     if parts[0].lower().startswith(("sha", "md5")):
         return False  # subresource integrity (sha384-...), not a vendor token
@@ -72,6 +78,11 @@ def _valid(rule: Rule, value: str) -> bool:
     return (
         looks_random(body, 20) and any(c.isdigit() for c in body) and any(c.isalpha() for c in body)
     )
+
+
+def certain(rule: Rule, value: str) -> bool:
+    """The value carries its provider's checksum: a real token, whatever else it looks like."""
+    return bool(rule.checksum) and CHECKS[rule.checksum](value)
 
 
 def _documented(rule: Rule, text: str, offset: int) -> bool:
@@ -143,20 +154,20 @@ def _rule_hits(
     text: str,
     lowered: str,
     ruleset: RuleSet,
-    skip: frozenset[str] = frozenset(),
-    runs: TokenRuns | None = None,
+    runs: TokenRuns,
+    *,
+    documented: bool = True,
 ) -> list[tuple[int, int, str, Rule | None]]:
-    """Vetted matches of the named rules and the keyword detector."""
+    """Vetted matches of the named rules and the keyword detector (`documented`: drop what a
+    shape-only rule finds on a line that says it shows an example)."""
     hits: list[tuple[int, int, str, Rule | None]] = []
-    for rule in ruleset.active(lowered, runs.runs_text(lowered) if runs is not None else None):
-        if rule.id in skip:
-            continue
+    for rule in ruleset.active(lowered, runs.runs_text(lowered)):
         pre = rule.pre_rx
         if pre is not None and pre.search(text) is None:
             continue
         rx = rule.rx
         if rule.anchor == (TOKEN_RUN,):
-            matches: Iterable[re.Match[str]] = _windowed(rule, text, runs or TokenRuns(text))
+            matches: Iterable[re.Match[str]] = _windowed(rule, text, runs)
         elif rule.anchor:
             matches = _anchored(rule, text, lowered)
         else:
@@ -167,7 +178,13 @@ def _rule_hits(
             if g and m.group(g) is None:  # alternation: take the first group that matched
                 g = next((i for i in range(1, rx.groups + 1) if m.group(i) is not None), 0)
             value = m.group(g) if g or group == 0 else m.group(0)
-            if value and _valid(rule, value) and (skip or not _documented(rule, text, m.start())):
+            if not value:
+                continue
+            if certain(rule, value) or (
+                _valid(rule, value)
+                and not (documented and _documented(rule, text, m.start()))
+                and not (rule.id == "prefixed-token" and keyed_as_id(text, m.start(g)))
+            ):
                 hits.append((m.start(g), m.end(g), value, rule))
     if ruleset.generic_enabled:
         for start, end, value in find_keyword_values(text, lowered, ruleset.generic_keywords):
@@ -183,7 +200,7 @@ def scan_secrets(
     `lowered`: `lowered(text)` when the caller has it already."""
     lowered = lowered if lowered is not None else _lowered(text)
     runs = TokenRuns(text)
-    hits = _rule_hits(text, lowered, ruleset, runs=runs)
+    hits = _rule_hits(text, lowered, ruleset, runs)
     if ruleset.generic_enabled:
         for start, end, value in find_context_free(text, runs):
             if not _documented(_CONTEXT_FREE, text, start):
@@ -192,8 +209,12 @@ def scan_secrets(
 
 
 def secret_spans(text: str, ruleset: RuleSet) -> list[tuple[int, int]]:
-    """Non-overlapping (start, end) of every secret the scanner would report in `text`."""
-    hits = _rule_hits(text, _lowered(text), ruleset, REDACT_SKIP)
+    """Non-overlapping (start, end) covering every secret the scanner would report in `text`,
+    and more: the masker must be at least as broad as detection, so no example-line filter."""
+    runs = TokenRuns(text)
+    hits = _rule_hits(text, _lowered(text), ruleset, runs, documented=False)
+    if ruleset.generic_enabled:
+        hits += [(s, e, v, _CONTEXT_FREE) for s, e, v in find_context_free(text, runs)]
     hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
     spans: list[tuple[int, int]] = []
     for start, end, _, _ in hits:

@@ -1,7 +1,10 @@
 """What to scan: files under paths (honouring .gitignore), the git index, lines added since a rev.
 
-Text only: binary, non-UTF-8, lock, minified and oversized files are skipped silently, because a
-hook that crashes or crawls on a PNG gets turned off.
+Text only: binary, lock, minified and oversized files are skipped (a hook that crashes or crawls
+on a PNG gets turned off), and every skip is reported with its reason. A file that is not UTF-8 is
+still scanned (read as Latin-1: every byte a character, so an ASCII token in it is found), and a
+file or directory that cannot be read is an error, never a pass: a hook that cannot read what it
+was asked to check must not let it through.
 """
 
 from __future__ import annotations
@@ -117,7 +120,7 @@ class GitError(RuntimeError):
     """git is missing or refused (not a repository, unknown revision)."""
 
 
-def _git(args: list[str], cwd: Path, data: bytes | None = None) -> bytes:
+def run_git(args: list[str], cwd: Path, data: bytes | None = None) -> bytes:
     try:
         done = subprocess.run(["git", *args], cwd=cwd, input=data, capture_output=True, check=False)
     except FileNotFoundError as exc:
@@ -160,7 +163,7 @@ def repo_root(cwd: Path | str = ".", *, quick: bool = True) -> Path | None:
     if found is not None:  # a hook pays ~3 ms per git process: ask git only when unsure
         return found
     try:
-        out = _git(["rev-parse", "--show-toplevel"], Path(cwd))
+        out = run_git(["rev-parse", "--show-toplevel"], Path(cwd))
     except GitError:
         return None
     return Path(out.decode().strip())
@@ -177,20 +180,55 @@ def skip_name(name: str) -> bool:
     return low[dot:] in BINARY_EXT or low.endswith((".min.js", ".min.css"))
 
 
-def decode(data: bytes, name: str, max_size: int) -> str | None:
-    """The text of a file, or None for binary, non-UTF-8, minified or oversized content."""
-    if len(data) > max_size or b"\0" in data[:8192]:
-        return None
+class UnreadableError(OSError):
+    """A file or directory the scan was asked to cover cannot be read: the scan fails."""
+
+
+#: Why a file was not scanned, as reported to the user.
+SKIP_BINARY = "binary"
+SKIP_TOO_LARGE = "over max_file_size"
+SKIP_MINIFIED = "minified"
+SKIP_BY_NAME = "binary or lock file by name"
+SKIP_NOT_IN_INDEX = "not a file in the index"
+
+#: (path, reason) of every file a scan did not read, for the report.
+Skipped = list[tuple[str, str]]
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def decode(data: bytes, name: str, max_size: int) -> tuple[str | None, str]:
+    """(text, "") for a scannable file, (None, why) for one skipped on its content.
+
+    UTF-8 first; UTF-16 with a byte-order mark; anything else as Latin-1 (each byte one
+    character), which cannot fail and keeps every ASCII token where it was."""
+    if len(data) > max_size:
+        return None, SKIP_TOO_LARGE
+    if data[:2] in _UTF16_BOMS:
+        try:
+            return data.decode("utf-16"), ""
+        except UnicodeDecodeError:
+            pass
+    if b"\0" in data[:8192]:
+        return None, SKIP_BINARY
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return None
+        text = data.decode("latin-1")
     if name.endswith(_MINIFIABLE) and len(text) > 4096 and text.count("\n") * 1000 < len(text):
-        return None
-    return text
+        return None, SKIP_MINIFIED
+    return text, ""
 
 
-def _excluded(rel: str, patterns: Iterable[str]) -> bool:
+def read_file(path: Path, max_size: int) -> bytes:
+    """A file's first `max_size + 1` bytes; an UnreadableError naming it if it can't be read."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(max_size + 1)
+    except OSError as exc:
+        raise UnreadableError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def excluded(rel: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(Path(rel).name, p) for p in patterns)
 
 
@@ -203,59 +241,113 @@ def _gitignore(root: Path) -> list[str]:
     return [ln.strip().rstrip("/") for ln in lines if ln.strip() and not ln.startswith(("#", "!"))]
 
 
-def _walk(top: Path, ignore: list[str]) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(top):
+def _unreadable_dir(exc: OSError) -> None:
+    raise UnreadableError(f"cannot read directory {exc.filename}: {exc.strerror or exc}") from exc
+
+
+def _walk(top: Path, ignore: list[str], skipped: Skipped) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(top, onerror=_unreadable_dir):
         dirnames[:] = [
-            d for d in dirnames if d not in SKIP_DIRS and not (ignore and _excluded(d, ignore))
+            d for d in dirnames if d not in SKIP_DIRS and not (ignore and excluded(d, ignore))
         ]
         for name in filenames:
-            if not skip_name(name) and not (ignore and _excluded(name, ignore)):
+            if ignore and excluded(name, ignore):
+                continue
+            if skip_name(name):
+                skipped.append((os.path.join(dirpath, name), SKIP_BY_NAME))
+            else:
                 yield Path(dirpath, name)
 
 
-def iter_files(paths: Iterable[str | Path], exclude: Iterable[str] = ()) -> Iterator[Path]:
-    """Files to scan: named files as given, directories walked with .gitignore honoured."""
+def _git_listing(path: Path) -> bytes:
+    """`git ls-files` of tracked and untracked-not-ignored files under `path`; git only warns
+    about a directory it cannot open, so that warning is turned into the error it is."""
+    try:
+        done = subprocess.run(
+            ["git", "ls-files", "-z", "-c", "-o", "--exclude-standard", "--", "."],
+            cwd=path,
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed") from exc
+    err = done.stderr.decode(errors="replace")
+    for line in err.splitlines():
+        if "could not open directory" in line or "Permission denied" in line:
+            raise UnreadableError(line.removeprefix("warning: ").strip())
+    if done.returncode != 0:
+        lines = err.strip().splitlines()
+        raise GitError(lines[-1] if lines else "git ls-files failed")
+    return done.stdout
+
+
+def iter_files(
+    paths: Iterable[str | Path], exclude: Iterable[str] = (), skipped: Skipped | None = None
+) -> Iterator[Path]:
+    """Files to scan: named files as given, directories walked with .gitignore honoured.
+
+    Files left out by name (binary formats, lock files) go to `skipped` with the reason."""
     exclude = list(exclude)
+    skipped = skipped if skipped is not None else []
     for raw in paths:
         path = Path(raw)
         if path.is_file():
-            if not skip_name(path.name) and not _excluded(str(path), exclude):
+            if excluded(str(path), exclude):
+                continue
+            if skip_name(path.name):
+                skipped.append((str(path), SKIP_BY_NAME))
+            else:
                 yield path
             continue
         if not path.is_dir():
+            if os.path.lexists(path):
+                raise UnreadableError(f"cannot scan {raw}: not a regular file or directory")
             raise FileNotFoundError(f"no such file or directory: {raw}")
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise UnreadableError(f"cannot read directory {raw}: Permission denied")
         root = repo_root(path, quick=False)
         if root is not None:
-            out = _git(["ls-files", "-z", "-c", "-o", "--exclude-standard", "--", "."], path)
+            out = _git_listing(path)
             for rel in out.decode("utf-8", "surrogateescape").split("\0"):
-                if rel and not skip_name(rel.rsplit("/", 1)[-1]):
-                    if any(part in SKIP_DIRS for part in rel.split("/")[:-1]):
-                        continue
-                    candidate = path / rel
-                    if not _excluded(rel, exclude) and candidate.is_file():
-                        yield candidate
+                if not rel or any(part in SKIP_DIRS for part in rel.split("/")[:-1]):
+                    continue
+                candidate = path / rel
+                if excluded(rel, exclude) or not candidate.is_file():
+                    continue
+                if skip_name(rel.rsplit("/", 1)[-1]):
+                    skipped.append((str(candidate), SKIP_BY_NAME))
+                else:
+                    yield candidate
         else:
-            for candidate in _walk(path, _gitignore(path)):
-                if not _excluded(str(candidate.relative_to(path)), exclude):
+            for candidate in _walk(path, _gitignore(path), skipped):
+                if not excluded(str(candidate.relative_to(path)), exclude):
                     yield candidate
 
 
-def staged_files(repo: Path) -> list[tuple[str, bytes]]:
-    """(path, content) of every added/copied/modified file as it stands in the index."""
-    names = _git(["diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"], repo)
+def staged_files(repo: Path, skipped: Skipped | None = None) -> list[tuple[str, bytes]]:
+    """(path, content) of every added/copied/modified file as it stands in the index; files
+    left out by name, or not a blob in the index (a submodule), go to `skipped`."""
+    skipped = skipped if skipped is not None else []
+    names = run_git(["diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"], repo)
     paths = [p for p in names.decode("utf-8", "surrogateescape").split("\0") if p]
+    skipped += [(p, SKIP_BY_NAME) for p in paths if skip_name(p.rsplit("/", 1)[-1])]
     paths = [p for p in paths if not skip_name(p.rsplit("/", 1)[-1])]
     if not paths:
         return []
     query = "".join(f":{p}\n" for p in paths).encode("utf-8", "surrogateescape")
-    blob = _git(["cat-file", "--batch"], repo, query)
+    blob = run_git(["cat-file", "--batch"], repo, query)
     out: list[tuple[str, bytes]] = []
     pos = 0
     for p in paths:
         header_end = blob.index(b"\n", pos)
         header = blob[pos:header_end].split()
         if len(header) < 3 or header[-1] == b"missing":
+            skipped.append((p, SKIP_NOT_IN_INDEX))
             pos = header_end + 1
+            continue
+        if header[1] != b"blob":
+            skipped.append((p, SKIP_NOT_IN_INDEX))
+            pos = header_end + 1 + int(header[2]) + 1
             continue
         size = int(header[2])
         start = header_end + 1
@@ -266,7 +358,7 @@ def staged_files(repo: Path) -> list[tuple[str, bytes]]:
 
 def added_lines(repo: Path, rev: str) -> dict[str, set[int]]:
     """Per file, the 1-based line numbers added in the work tree since `rev`."""
-    out = _git(["diff", "-U0", "--no-color", "--no-ext-diff", rev, "--"], repo)
+    out = run_git(["diff", "-U0", "--no-color", "--no-ext-diff", rev, "--"], repo)
     result: dict[str, set[int]] = {}
     current: set[int] | None = None
     for raw in out.decode("utf-8", "surrogateescape").splitlines():

@@ -1,8 +1,10 @@
 """Sessions: the state machine, the runner that owns a live session, control and recovery."""
 
+from engine.sessions.claim import claim_session
 from engine.sessions.control import cancel_unowned, owner_alive, recover, request
 from engine.sessions.repo import (
     SessionError,
+    check_agent_config,
     cleanup,
     create_session,
     list_sessions,
@@ -22,6 +24,8 @@ __all__ = [
     "SessionStatus",
     "TaskState",
     "cancel_unowned",
+    "check_agent_config",
+    "claim_session",
     "cleanup",
     "create_session",
     "list_sessions",

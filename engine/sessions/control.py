@@ -19,6 +19,8 @@ import sqlite_utils
 from engine import clock
 from engine.locks import HOST, pid_alive
 from engine.sessions import journal
+from engine.sessions.claim import claim_session
+from engine.sessions.orphans import kill_orphans
 from engine.sessions.repo import SessionError, resolve_session
 from engine.sessions.states import ACTIVE_SESSION, SessionStatus
 from engine.store import Store, now_iso
@@ -56,6 +58,7 @@ def request(
         raise SessionError(f"session {session['id']} is already {status}")
     if not owner_alive(session, heartbeat_timeout):
         if action == "cancel":
+            claim_session(store, session["id"], heartbeat_timeout=heartbeat_timeout)
             recover(store, session, reason="cancelled while its owner was gone")
             cancel_unowned(store, session["id"])
             return "cancelled"
@@ -122,10 +125,12 @@ def recover(store: Store, session: dict[str, Any], *, reason: str = "owner died"
     sid = session["id"]
     stamp = now_iso()
     why = f"{reason} (pid {session.get('owner_pid')})"
+    orphans = kill_orphans(sid)  # by marker: also a task started just before its owner died
 
     def run(db: sqlite_utils.Database) -> dict[str, Any]:
-        killed = _kill_leftovers(db, session)
-        return {"killed": killed, **journal.take_back(db, sid, stamp, why)}
+        killed = _kill_leftovers(db, session) + orphans
+        dead = session.get("owner_pid")
+        return {"killed": killed, **journal.take_back(db, sid, stamp, why, dead)}
 
     result = store.call(run).result()
     events = journal.taken_back_events(

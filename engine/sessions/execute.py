@@ -24,10 +24,15 @@ from engine.store import Store
 class Executors:
     """The executors of one session's tasks."""
 
-    def __init__(self, store: Store, config: dict[str, Any], kill_grace_s: float) -> None:
+    def __init__(
+        self, store: Store, config: dict[str, Any], kill_grace_s: float, remote: Any = None
+    ) -> None:
+        """`remote`: the plan's cluster executor (Dask), which then runs the shell tasks and
+        hosts the agent backend; None runs every task on this machine."""
         self._store = store
         self._config = config
-        self._shell = SubprocessExecutor()
+        self._remote = remote
+        self._shell: Any = remote or SubprocessExecutor()
         self._shell.kill_grace_s = kill_grace_s
         self._agent: Executor | None = None
         # os.environ decodes every variable on each copy; tasks start from one snapshot.
@@ -40,6 +45,8 @@ class Executors:
             from engine.executors.agent import make_agent_executor
 
             self._agent = make_agent_executor(self._store, self._config)
+            if self._remote is not None:
+                self._remote.place_agent(self._agent)
         return self._agent
 
     def no_grace(self) -> None:
@@ -54,7 +61,12 @@ class Executors:
         attempt: int,
         on_line: Callable[[str, str], None],
         on_spawn: Callable[[int | None], None],
+        *,
+        env: dict[str, str] | None = None,
+        context: Any = None,
     ) -> RunContext:
+        """`env` goes over the task's own (a stream's worktree variables); `context` is what an
+        agent task is told besides its prompt (a stream's decisions and conflicts)."""
         return RunContext(
             session_id=session_id,
             task_id=spec.id,
@@ -62,14 +74,25 @@ class Executors:
             worker_id=worker_id,
             argv=["/bin/sh", "-c", spec.run] if spec.run is not None else None,
             cwd=spec.cwd,
-            env={**self._base_env, **spec.env, "BR_SESSION": session_id, "BR_TASK": spec.id},
+            env={
+                **self._base_env,
+                **spec.env,
+                "BR_SESSION": session_id,
+                "BR_TASK": spec.id,
+                **(env or {}),
+            },
             timeout=spec.timeout,
             on_line=on_line,
             on_spawn=on_spawn,
             prompt=spec.prompt,
             model=spec.model,
             extra=(
-                {"complexity": spec.complexity, "files": list(spec.files), "task_env": spec.env}
+                {
+                    "complexity": spec.complexity,
+                    "files": list(spec.files),
+                    "task_env": spec.env,
+                    "context": context,
+                }
                 if spec.prompt is not None  # hints for agent backends; a shell has no use
                 else {}
             ),

@@ -116,6 +116,10 @@ def session_created(
         (stamp, EventType.TASK_QUEUED, DEFAULT_LEVELS.get(EventType.TASK_QUEUED, Level.INFO),
          SCHEMA_VERSION, session_id),
     )  # fmt: skip
+    if plan.streams:  # streams call site: base commit and target recorded at creation
+        from engine.streams import stream_rows
+
+        ops += stream_rows(plan, session_id, stamp)
     store.write(ops, events, derived=[queued])
 
 
@@ -132,13 +136,16 @@ class Journal:
 
     def session_started(self, workers: int, wake: bool) -> str:
         """The owner takes the session (pid, host, heartbeat); returns the stamp it used."""
+        from engine.sessions.claim import process_start  # claim -> repo -> journal
+
         stamp = now_iso()
         take = (
             "UPDATE sessions SET status=?, started_at=coalesce(started_at, ?), owner_pid=?,"
-            " owner_host=?, owner_heartbeat_at=?, workers=?, owner_wake=? WHERE id=?"
+            " owner_host=?, owner_heartbeat_at=?, workers=?, owner_wake=?, owner_start=?"
+            " WHERE id=?"
         )
         params = (SessionStatus.RUNNING, stamp, os.getpid(), HOST, stamp, workers, int(wake),
-                  self.session_id)  # fmt: skip
+                  process_start(os.getpid()), self.session_id)  # fmt: skip
         self.store.write(
             [(take, params)],
             [Event(EventType.SESSION_STARTED, self.session_id, data={"workers": workers})],
@@ -402,9 +409,21 @@ def control_requested(store: Store, session_id: str, action: str, arg: str | Non
     ).result()
 
 
-def take_back(db: sqlite_utils.Database, sid: str, stamp: str, why: str) -> dict[str, list[str]]:
+def owner_claimed(db: sqlite_utils.Database, sid: str, pid: int, start: str | None) -> None:
+    """Inside `claim_session`'s transaction: this process (pid, host, start time) owns `sid`."""
+    db.execute(
+        "UPDATE sessions SET owner_pid=?, owner_host=?, owner_heartbeat_at=?, owner_start=?"
+        " WHERE id=?",
+        (pid, HOST, now_iso(), start, sid),
+    )
+
+
+def take_back(
+    db: sqlite_utils.Database, sid: str, stamp: str, why: str, dead_pid: int | None
+) -> dict[str, list[str]]:
     """A dead owner's session made resumable: its open attempts lost, workers offline,
-    unfinished tasks queued, locks freed, no owner. Returns the workers and tasks it touched."""
+    unfinished tasks queued, locks freed, no owner (only if the owner is still `dead_pid`: a
+    claim that won meanwhile keeps its pid). Returns the workers and tasks it touched."""
     workers = [
         r["id"]
         for r in db.query(
@@ -424,7 +443,8 @@ def take_back(db: sqlite_utils.Database, sid: str, stamp: str, why: str) -> dict
         (TaskState.QUEUED, sid, *active),
     )
     db.execute("DELETE FROM locks WHERE session_id=?", (sid,))
-    db.execute("UPDATE sessions SET owner_pid=NULL WHERE id=?", (sid,))
+    db.execute("UPDATE sessions SET owner_pid=NULL WHERE id=? AND owner_pid IS ?",
+               (sid, dead_pid))  # fmt: skip
     return {"workers": workers, "tasks": tasks}
 
 

@@ -15,6 +15,7 @@ import contextlib
 import gc
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -24,9 +25,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from engine.plan import PlanError, load_plan
+from engine.plan import Plan, PlanError, load_plan
+from engine.sessions.claim import claim_session
 from engine.sessions.control import owner_alive, recover, request
-from engine.sessions.repo import SessionError, create_session, resolve_session
+from engine.sessions.repo import SessionError, check_agent_config, create_session, resolve_session
 from engine.sessions.runner import RunnerOptions, SessionRunner
 from engine.sessions.states import SessionStatus
 from engine.store import Batch, Store, StoreError
@@ -122,15 +124,20 @@ class Owner:
         """Tasks that had ended before this run started (a resumed session's)."""
         return self._runner.ended
 
-    def run(self, watch: Callable[[Batch], None] | None = None) -> RunResult:
+    def run(self, watch: Callable[[Batch], None] | None = None, *, bell: bool = False) -> RunResult:
         """Run the session to its end on a new event loop, in the foreground.
 
         `watch(batch)` sees every commit while it runs (on the store's writer thread). The
-        first SIGINT / SIGTERM cancels cleanly, the second stops every task at once.
+        first SIGINT / SIGTERM cancels cleanly, the second stops every task at once. The
+        project's [notify] table is told of each transition once (`bell`: a terminal watches).
+        Raises StoreError after the run if a write was lost (damaged file, full disk).
         """
+        from engine.notify import start_notifier
+
         try:
             monitor = start_alerts(self._store)
             started = time.monotonic()
+            notifier = start_notifier(self._store, bell=bell)  # [notify]: once per transition
             unsubscribe = self._store.subscribe(watch) if watch is not None else None
             interrupted = 0
 
@@ -155,26 +162,42 @@ class Owner:
                 if unsubscribe is not None:
                     unsubscribe()
                 monitor.stop()
+                notifier.stop()
+            self._store.flush()  # raises (one line, exit 2) if a write was lost
             return RunResult(self.session_id, status, time.monotonic() - started, interrupted)
         finally:
             gc.unfreeze()  # what the set-up froze (`setting_up`) is collectable again
 
 
+def admit_plan(plan_path: str | os.PathLike[str]) -> Plan:
+    """Load and check a plan before any database is touched (PlanError): a refused plan
+    leaves nothing behind. The set-up's GC policy applies (the plan is its bulk)."""
+    with setting_up():
+        plan = load_plan(plan_path)
+        check_agent_config(plan)
+    return plan
+
+
 def start(
     store: Store,
-    plan_path: str | os.PathLike[str],
+    plan_path: str | os.PathLike[str] | Plan,
     *,
     name: str | None = None,
     workers: int | None = None,
     max_workers: int = 64,
     heartbeat_timeout: float = 30.0,
+    executor: dict[str, Any] | None = None,
 ) -> Owner:
-    """Load a plan (raises PlanError), record it as a new session, and set up its owner here."""
+    """Record a plan (a path is loaded: raises PlanError) as a new session, claim it for this
+    process, and set up its owner here. `executor` replaces the plan's [executor] table
+    (`br-tui run --dask`)."""
     with setting_up():
-        plan = load_plan(plan_path)
+        plan = plan_path if isinstance(plan_path, Plan) else load_plan(plan_path)
+        if executor is not None:
+            plan.executor = executor
         workers = workers or plan.workers
         session_id = create_session(store, plan, name=name, workers=workers)
-        store.flush()
+        claim_session(store, session_id)  # ours before any task starts: durable, not batched
         row = resolve_session(store, session_id)
         runner = SessionRunner(
             store,
@@ -211,6 +234,7 @@ def resume(
         if SessionStatus(row["status"]) is SessionStatus.PAUSED:
             return Resumption(sid, answer=request(store, sid, "resume"))
         raise SessionError(f"session {sid} is running (owner pid {row['owner_pid']})")
+    claim_session(store, sid, heartbeat_timeout=heartbeat_timeout)  # or refused: touch nothing
     out = Resumption(sid)
     if SessionStatus(row["status"]) is not SessionStatus.CREATED:
         out.recovered = recover(store, row)
@@ -239,9 +263,10 @@ def recovery_note(res: Resumption) -> str | None:
 
 def spawn_owner(db_path: Path, session_id: str) -> subprocess.Popen[bytes]:
     """A detached owner process for the session; its output goes to a log beside the db."""
+    from engine.store.private import open_private, private_dir
+
     log_dir = Path(db_path).parent / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    with open(log_dir / f"{session_id}.log", "ab") as log:
+    with open_private(private_dir(log_dir) / f"{session_id}.log", "ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", OWNER_MODULE, session_id, "--db", str(db_path)],
             stdin=subprocess.DEVNULL,  # tasks inherit it: never the host's terminal
@@ -290,6 +315,10 @@ def main(argv: list[str]) -> int:
             print(run_summary(store, result.session_id).text(result.wall_s))
     except (UsageError, SessionError, PlanError, StoreError) as exc:
         return fail(exc)
+    except sqlite3.DatabaseError as exc:  # damage quick_check didn't reach (a large file)
+        from engine.store.health import describe
+
+        return fail(StoreError(describe(resolve_db_path(args.db), str(exc))))
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.status is SessionStatus.COMPLETED else EXIT_FAILED

@@ -27,6 +27,18 @@ def new_session_id() -> str:
     return secrets.token_hex(4)
 
 
+def check_agent_config(plan: Plan) -> None:
+    """A plan with agent tasks has its [agent] / [budget] / [models] tables checked up front
+    (PlanError): needs no database, so a refused plan leaves none behind."""
+    if any(t.prompt is not None for t in plan.tasks):
+        from engine.executors.agent import make_agent_executor
+
+        try:
+            make_agent_executor(None, plan.config)
+        except ValueError as exc:
+            raise PlanError(plan.path, None, f"agent configuration: {exc}") from None
+
+
 def create_session(
     store: Store, plan: Plan, *, name: str | None = None, workers: int | None = None
 ) -> str:
@@ -35,13 +47,7 @@ def create_session(
     A plan with agent tasks has its [agent] / [budget] / [models] tables checked first, so a
     typo refuses the session up front instead of failing (or spending) halfway through.
     """
-    if any(t.prompt is not None for t in plan.tasks):
-        from engine.executors.agent import make_agent_executor
-
-        try:
-            make_agent_executor(store, plan.config)
-        except ValueError as exc:
-            raise PlanError(plan.path, None, f"agent configuration: {exc}") from None
+    check_agent_config(plan)
     session_id = new_session_id()
     journal.session_created(store, plan, session_id, name=name, workers=workers)
     return session_id
@@ -54,11 +60,14 @@ def resolve_session(store: Store, ref: str | None) -> dict[str, Any]:
         if not rows:
             raise SessionError("no sessions yet: start one with `br-tui run PLAN`")
         return rows[0]
+    if not ref:
+        raise SessionError("empty session id (see `br-tui list`)")
     rows = store.query("SELECT * FROM sessions WHERE id = ?", (ref,))
     if not rows:
         rows = store.query(
-            "SELECT * FROM sessions WHERE id LIKE ? || '%' OR name = ? ORDER BY created_at DESC",
-            (ref, ref),
+            "SELECT * FROM sessions WHERE substr(id, 1, length(?)) = ? OR name = ?"
+            " ORDER BY created_at DESC",  # a literal prefix: `_` and `%` are not wildcards
+            (ref, ref, ref),
         )
     if not rows:
         raise SessionError(f"unknown session '{ref}' (see `br-tui list`)")
@@ -134,7 +143,9 @@ def cleanup(store: Store, days: float, *, dry_run: bool = False) -> list[dict[st
 
         def delete(db: Any) -> None:
             q = ",".join("?" * len(ids))
-            for table in ("output", "events", "attempts", "workers", "locks", "controls", "tasks"):
+            tables = ("output", "events", "attempts", "workers", "cluster_workers", "locks",
+                      "controls", "tasks")  # fmt: skip
+            for table in tables:
                 db.execute(f"DELETE FROM {table} WHERE session_id IN ({q})", ids)
             db.execute(f"DELETE FROM sessions WHERE id IN ({q})", ids)
 

@@ -22,16 +22,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.events import Event, EventType
-from engine.executors import ControlSlot, Outcome
+from engine.executors import ControlSlot, ExecutorUnavailable, Outcome
 from engine.plan import TaskSpec
 from engine.sessions.duties import Duties, group_alive
 from engine.sessions.execute import ChangeCheck, Executors
 from engine.sessions.journal import Journal, Ops, outcome_data
 from engine.sessions.locking import SessionLocks
-from engine.sessions.repo import load_specs, task_states
+from engine.sessions.repo import SessionError, load_specs, task_states
 from engine.sessions.scheduler import Scheduler
 from engine.sessions.states import SessionStatus, TaskState
 from engine.store import Store, now_iso
+from engine.streams import StreamRuntime
 from engine.workers import Pool, Worker, WorkerStatus
 
 MAX_BACKOFF_S = 60.0
@@ -85,8 +86,11 @@ class SessionRunner:
         self.locks = SessionLocks(
             store, self.journal, self.state, self._requeue, self.options.heartbeat_timeout
         )
-        self.executors = Executors(store, self.config, self.options.kill_grace)
+        self._remote = self._remote_executor()  # None: tasks run on this machine
+        self.executors = Executors(store, self.config, self.options.kill_grace, self._remote)
         self.changes = ChangeCheck(self.session_id)
+        # streams call site 1/4: worktrees, commits, decisions around each task
+        self.streams = StreamRuntime(store, self.session_id, self.config)
         self.pool = Pool(
             self._worker_loop,
             self._worker_lost,
@@ -95,6 +99,20 @@ class SessionRunner:
             heartbeat_timeout=self.options.heartbeat_timeout,
         )
         self.started_at = time.monotonic()
+
+    def _remote_executor(self) -> Any:
+        """The cluster executor when the plan's [executor] table asks for one (imported only
+        then: a local session never loads a cluster library)."""
+        table = self.config.get("executor") or {}
+        if table.get("kind") != "dask":
+            return None
+        from engine.executors.dask import make_executor
+
+        try:
+            return make_executor(self.store, self.session_id, table, self.specs,
+                                 heartbeat_timeout=self.options.heartbeat_timeout)  # fmt: skip
+        except ExecutorUnavailable as exc:
+            raise SessionError(str(exc)) from None
 
     @classmethod
     def resume_from_store(
@@ -215,6 +233,13 @@ class SessionRunner:
     # -- the run -----------------------------------------------------------------------------
 
     async def run(self) -> SessionStatus:
+        if self._remote is not None:  # a cluster that can't be reached leaves the session as is
+            try:
+                slots = await self._remote.open()
+            except ExecutorUnavailable as exc:
+                raise SessionError(str(exc)) from None
+            if self.options.workers is None:
+                self.pool.resize(slots)
         duties = Duties(self)
         wake = duties.install_wake()  # before announcing ourselves as the owner
         stamp = self.journal.session_started(self.pool.target, wake)
@@ -227,6 +252,8 @@ class SessionRunner:
         finally:
             await duties.stop()
             await self.pool.close()
+            if self._remote is not None:
+                await self._remote.aclose()
             await self._finish_session()
         return self.status
 
@@ -358,15 +385,22 @@ class SessionRunner:
                 started = True
                 self.journal.task_started(tid, attempt, worker, spec.kind, stamp, pgid)
 
+        # streams call site 2/4: a stream task runs in its worktree; $BR_DECISIONS; context
+        prep = await self.streams.before_task(spec, attempt)
+        spec = prep.spec
+
         def on_line(stream: str, line: str) -> None:
             worker.beat()
             self.journal.output(tid, attempt, stream, line)
 
         before = await self.changes.before(spec)
         ctx = self.executors.context(self.session_id, worker.id, spec, attempt, on_line,
-                                     record_start)  # fmt: skip
+                                     record_start, env=prep.env, context=prep.context)  # fmt: skip
         try:
-            outcome = await self.executors.for_spec(spec).run(ctx, slot)
+            if prep.error is not None:  # streams call site 3/4: the worktree couldn't be made
+                outcome = Outcome("failed", reason=prep.error, retryable=False)
+            else:
+                outcome = await self.executors.for_spec(spec).run(ctx, slot)
         except asyncio.CancelledError:
             # The worker itself is being torn down (lost or closing): stop the process group.
             slot.cancel()
@@ -376,6 +410,8 @@ class SessionRunner:
         worker.beat()
         record_start(None)  # an attempt that never spawned (agent refused, exec failed)
         extra_events = await self.changes.violations(spec, before, self.locks.others(tid))
+        # streams call site 4/4: decisions the task wrote; its changes as one commit
+        extra_events += await self.streams.after_task(prep, outcome, attempt)
         worker.busy_s += time.monotonic() - (worker.busy_since or time.monotonic())
         worker.busy_since = None
         worker.status = WorkerStatus.IDLE
@@ -392,6 +428,9 @@ class SessionRunner:
         ops = self.locks.release(tid)
         ops.append(self.journal.attempt_end_op(tid, attempt, outcome, stamp))
         data = outcome_data(attempt, outcome)
+        if outcome.status == "lost":  # its machine went away: not a failure of the task
+            self._requeue_lost(worker, tid, attempt, outcome.reason or "lost", ops, [])
+            return
         transient = outcome.status in ("failed", "timeout")
         if transient and outcome.retryable and attempt <= spec.retries and not self.cancelling:
             worker.failed += 1
@@ -464,17 +503,31 @@ class SessionRunner:
             attempt = self.attempts.get(tid, 0)
             ops.append(self.journal.attempt_lost_op(tid, attempt, reason))
             worker.current_task = None
-            self.requeues[tid] = self.requeues.get(tid, 0) + 1
-            if self.requeues[tid] > self.options.max_requeues:
-                self.journal.write(ops, events)
-                self._record_end(
-                    tid, TaskState.FAILED, None, f"lost {self.requeues[tid]} times: {reason}", []
-                )
-                return
-            self.state[tid] = TaskState.QUEUED
-            ops.append(self.journal.requeue_op(tid))
-            events.append(self.journal.requeued_event(tid, worker, reason, attempt))
-            self.sched.push(tid)
+            self._requeue_lost(worker, tid, attempt, reason, ops, events)
+            return
+        self.journal.write(ops, events)
+        self._notify()
+
+    def _requeue_lost(
+        self, worker: Worker, tid: str, attempt: int, reason: str, ops: Ops, events: list[Event]
+    ) -> None:
+        """The machine running an attempt went away (a local worker, a cluster's worker): the
+        attempt counts, the task goes back to the queue, or fails after `max_requeues`."""
+        if self.cancelling:  # nothing will run it again
+            self.journal.write(ops, events)
+            self._record_end(tid, TaskState.CANCELLED, None, self.cancelling, [])
+            return
+        self.requeues[tid] = self.requeues.get(tid, 0) + 1
+        if self.requeues[tid] > self.options.max_requeues:
+            self.journal.write(ops, events)
+            self._record_end(
+                tid, TaskState.FAILED, None, f"lost {self.requeues[tid]} times: {reason}", []
+            )
+            return
+        self.state[tid] = TaskState.QUEUED
+        ops.append(self.journal.requeue_op(tid))
+        events.append(self.journal.requeued_event(tid, worker, reason, attempt))
+        self.sched.push(tid)
         self.journal.write(ops, events)
         self._notify()
 

@@ -18,6 +18,8 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from engine import clock
+from engine.store.health import CHEAP_CHECK_BYTES, DamagedDatabase, check_intact
+from engine.store.private import open_private, private_dir, private_file
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_S = 10.0
@@ -116,19 +118,30 @@ def open_db(path: str | os.PathLike[str]) -> sqlite_utils.Database:
     path = Path(path)
     if path.exists() and path.is_dir():
         raise StoreError(f"{path}: is a directory, not a database file")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    existed = path.exists()
+    if not existed:  # 0600 before SQLite opens it: its -wal and -shm take this file's mode
+        private_file(private_dir(path.parent) / path.name)
     db = connect(path)
     try:
         mode = db.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal":
             db.execute("PRAGMA journal_mode=WAL")
+        check_intact(db.conn, path, CHEAP_CHECK_BYTES)
         migrations = _migration_set()
         if migrations.pending(db):
             # One migrator at a time across processes; the loser re-checks and finds nothing to do.
-            with open(f"{path}.migrate.lock", "a") as lockfile:
+            with open_private(f"{path}.migrate.lock", "a") as lockfile:
                 fcntl.flock(lockfile, fcntl.LOCK_EX)
                 migrations.apply(db)
+    except DamagedDatabase as exc:
+        db.close()
+        raise StoreError(str(exc)) from exc
     except sqlite3.DatabaseError as exc:
         db.close()
         raise StoreError(f"{path}: not a usable br-tui database ({exc})") from exc
+    if existed:  # ours, as proven above: made private if an older version left it readable
+        private_dir(path.parent)  # tightens `.buildrunner` only; creates nothing
+        for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if p.exists():
+                private_file(p)
     return db

@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from engine.events import SCHEMA_VERSION, Event, OutputLine
-from engine.security.masking import redact
-from engine.store.db import connect, iso_from_ts, open_db
+from engine.security.masking import LineRedactor, redact
+from engine.store.db import StoreError, connect, iso_from_ts, open_db
 
 T = TypeVar("T")
 Op = tuple[str, Sequence[Any]]
@@ -121,6 +121,8 @@ class Store:
         self._subscribers: list[Subscriber] = []
         self._local = threading.local()
         self._seq: dict[tuple[str, str], int] = {}
+        # output lines are masked per stream: a private key's body lines only show as one there
+        self._line_redactor = LineRedactor()
         self._closed = False
         self._ready = threading.Event()
         # Set by whoever waits on the writer (a call, a flush, close): ends the linger at once.
@@ -170,6 +172,9 @@ class Store:
         if threading.current_thread() is self._thread:
             return
         self.call(lambda db: None).result(timeout)
+        error, self._error = self._error, None
+        if error is not None:  # a group was dropped (damaged file, full disk): say so, once
+            raise StoreError(f"{self.path}: a write failed: {error}")
 
     async def aflush(self) -> None:
         await self.acall(lambda db: None)
@@ -299,7 +304,7 @@ class Store:
         seq += 1
         self._seq[key] = seq
         ln.seq = seq
-        ln.line = redact(ln.line)
+        ln.line = self._line_redactor.line((*key, ln.attempt, ln.stream), ln.line)
         if seq > self.output_cap:
             trimmed[key] = seq - self.output_cap
         return {

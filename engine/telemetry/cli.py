@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from engine.cli_support import EXIT_OK, UsageError
 from engine.events import Level
 from engine.security.masking import redact
 from engine.store import Store, StoreError, connect, open_db, resolve_db_path
+from engine.store.health import check_intact
 from engine.telemetry import metrics
 from engine.telemetry.alerts import active_alerts, alert_history
 from engine.telemetry.export import export_events, iter_events
@@ -60,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--limit", type=int, default=50)
     pf = sub.add_parser("performance", parents=[common], help="latency, resources, workers")
     pf.add_argument("--hours", type=float, default=24.0, help="window in hours (default 24)")
-    x = sub.add_parser("export", parents=[common, filters], help="write events to .csv / .jsonl")
+    x = sub.add_parser(
+        "export", parents=[common, filters], help="events to .csv / .jsonl; metrics to .prom / .om"
+    )
     x.add_argument("file")
     pr = sub.add_parser("prune", parents=[common], help="roll up, then delete old raw events")
     pr.add_argument("--older-than", type=_duration, required=True, help="e.g. 30d")
@@ -79,7 +83,7 @@ def main(argv: list[str]) -> int:
         if not path.is_file():
             raise StoreError(f"{path}: no database here (run a plan first, or pass --db)")
         return VERBS[args.verb](path, args)
-    except (StoreError, UsageError, ValueError, OSError) as exc:
+    except (StoreError, UsageError, ValueError, OSError, sqlite3.DatabaseError) as exc:
         return cli.fail(exc, "br-tui telemetry")
 
 
@@ -111,6 +115,7 @@ def _lat_line(lat: dict[str, Any] | None) -> str:
 
 def cmd_summary(path: Path, args: argparse.Namespace) -> int:
     db = _reader(path)
+    check_intact(db.conn, path)  # totals over a damaged file would be silently partial
     since = since_iso(args.since) if args.since else None
     obj = metrics.summary(db, since=since, session_id=args.session)
     obj["alerts_open"] = len(active_alerts(db))
@@ -221,6 +226,12 @@ def cmd_performance(path: Path, args: argparse.Namespace) -> int:
 
 def cmd_export(path: Path, args: argparse.Namespace) -> int:
     db = _reader(path)
+    if Path(args.file).suffix.lower() in (".prom", ".om", ".openmetrics"):  # metrics, not events
+        from engine.telemetry.openmetrics import write_metrics
+
+        n = write_metrics(db, args.file)
+        _emit(args, {"file": args.file, "samples": n}, f"wrote {n} samples to {args.file}")
+        return EXIT_OK
     n = export_events(db, args.file, **_filters(args))
     _emit(args, {"file": args.file, "events": n}, f"wrote {n} events to {args.file}")
     return EXIT_OK

@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.events import Level
 from engine.security.masking import redact
+from engine.store.private import open_private
 from engine.store.queryable import Queryable
 from engine.telemetry.collector import LEVEL_ORDER
 
@@ -82,7 +83,7 @@ def export_events(db: Queryable, path: str | Path, **filters: Any) -> int:
     if fmt is None:
         raise ValueError(f"{path}: unknown export format (use .csv or .jsonl)")
     n = 0
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with open_private(path, "w") as fh:
         if fmt == "csv":
             writer = csv.DictWriter(fh, fieldnames=COLUMNS)
             writer.writeheader()

@@ -21,15 +21,17 @@ class Spend:
     by_day: list[dict[str, Any]]
     budgets: list[Any] = field(default_factory=list)  # routing.BudgetState, per budget set
     budget_session: str | None = None  # whose budgets (the session asked for, or the newest)
+    routing: Any = None  # engine.routing.RoutingNotes: levels routed up, recent escalations
 
 
 def spend(db: Queryable, session_id: str | None, now: datetime) -> Spend:
-    from engine.routing import Budgets, budget_status, spend_by
+    from engine.routing import Budgets, budget_status, routing_notes, spend_by
 
     out = Spend(
         spend_by(db, "model"),
         spend_by(db, "session")[:SESSIONS_SHOWN],
         spend_by(db, "day", now=now),
+        routing=routing_notes(db, now=now),
     )
     found = session_config(db, session_id)
     if found is not None:

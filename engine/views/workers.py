@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ class Pools:
 
     sessions: list[Row]
     workers: list[Row]  # worker columns, plus `task_started` of its current task
+    members: list[Row] = field(default_factory=list)  # the Dask cluster workers they run on
 
 
 def pools(db: Queryable) -> Pools:
@@ -55,7 +56,9 @@ def pools(db: Queryable) -> Pools:
                 ids,
             )
         )
-    return Pools(sessions, workers)
+    from engine.executors.dask import cluster_members  # rows only: never loads distributed
+
+    return Pools(sessions, workers, cluster_members(db, ids))
 
 
 def session_workers(db: Queryable, session_id: str) -> list[Row]:

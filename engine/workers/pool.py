@@ -77,6 +77,10 @@ class Pool:
     def live(self) -> list[Worker]:
         return [w for w in self.workers.values() if w.status not in (WorkerStatus.OFFLINE,)]
 
+    def resize(self, size: int) -> None:
+        """Set the size before `start`: a cluster's executor learns it only once connected."""
+        self._target = max(1, min(size, self.max_size))
+
     def start(self) -> list[Worker]:
         return [self._spawn() for _ in range(self._target)]
 

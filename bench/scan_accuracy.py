@@ -1,0 +1,236 @@
+"""br:allow-file -- Secret-scan accuracy beside detect-secrets and CredSweeper, before and after.
+
+Three data sets, every tool on the same files in the same run:
+- the dev set (`../shared/eval/secrets-dev.jsonl`), one case per folder, scored as its README says;
+- our own cases (`bench/secrets_corpus.py`: positives generated from providers' documented formats,
+  negatives shaped like them), with a leave-provider-out recall for br-tui: each provider's cases
+  scanned with its named rule switched off, i.e. as a provider the scanner has never seen;
+- clean code (CPython's standard library without its tests, and this venv's site-packages), where
+  every finding is a false alarm: findings per MB.
+"Before" is br-tui at `--before` (default e1029bf, the main branch this work started from),
+exported with `git archive` and run by the same interpreter.
+
+    python bench/scan_accuracy.py [--before REV] [--clean-mb 20] [--no-baselines]
+"""
+
+from __future__ import annotations
+
+import argparse
+import binascii
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+import secrets_corpus  # noqa: E402
+from secrets_eval import DEFAULT_SET, score, write_cases  # noqa: E402
+
+# Rules that are no provider's: what is left when every provider rule is off.
+STRUCTURAL = {
+    "private-key", "jwt", "url-credentials", "connection-string-password", "basic-auth-cli",
+    "authorization-header", "jenkins-credential", "prefixed-token", "npmrc-auth",
+    "google-service-account",
+}  # fmt: skip
+
+# Runs inside the tool's own interpreter with PYTHONPATH at the code under test. `generic`: every
+# provider rule off (only the STRUCTURAL rules and the generic detectors), i.e. every provider
+# scanned as one the scanner has never seen.
+_SNIPPET = r"""
+import json, sys
+from pathlib import Path
+from engine.security import scan_paths
+from engine.security.config import ScanConfig
+from engine.security.rules import default_rules
+target, out, generic = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+off = [r.id for r in default_rules().rules if r.id not in generic] if generic else []
+cfg = ScanConfig(sqli=False, disable=off)
+found = [(str(Path.cwd() / f.path), f.line) for f in scan_paths([target], cfg, baseline=False)]
+Path(out).write_text(json.dumps(found))
+"""
+
+
+def _br(code: Path, target: Path, tmp: Path, generic: bool = False) -> list:
+    out = tmp / f"out-{os.getpid()}-{time.monotonic_ns()}.json"
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    keep = json.dumps(sorted(STRUCTURAL) if generic else [])
+    subprocess.run(
+        [sys.executable, "-c", _SNIPPET, str(target), str(out), keep],
+        env=env, cwd=tmp, check=True, capture_output=True,
+    )  # fmt: skip
+    return json.loads(out.read_text())
+
+
+def by_case(found: list, tree: Path) -> dict[int, set[int]]:
+    hits: dict[int, set[int]] = {}
+    for path, line in found:
+        rel = Path(path).resolve().relative_to(tree.resolve())
+        hits.setdefault(int(rel.parts[0][1:]), set()).add(line)
+    return hits
+
+
+def detect_secrets(tree: Path) -> list:
+    exe = Path(sys.executable).with_name("detect-secrets")
+    done = subprocess.run(
+        [str(exe), "scan", "--all-files", "."], cwd=tree, capture_output=True, text=True
+    )
+    out = []
+    for name, results in json.loads(done.stdout or "{}").get("results", {}).items():
+        out += [(str(tree / name), r["line_number"]) for r in results]
+    return out
+
+
+def credsweeper(tree: Path, tmp: Path) -> list:
+    exe = Path(sys.executable).with_name("credsweeper")
+    report = tmp / f"cs-{time.monotonic_ns()}.json"
+    subprocess.run(
+        [str(exe), "--path", str(tree), "--save-json", str(report), "--jobs", "2"],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    out = []
+    for cand in json.loads(report.read_text()) if report.exists() else []:
+        for loc in cand.get("line_data_list", []):
+            out.append((loc["path"], loc["line_num"]))
+    return out
+
+
+_CLEAN_EXT = {".py", ".md", ".rst", ".txt", ".toml", ".json", ".cfg", ".ini", ".yaml", ".yml"}
+# Packages that hold secret-shaped test data on purpose (scanners' own fixtures and rule files).
+_FIXTURE_PACKAGES = {"detect_secrets", "credsweeper", "bandit", "pip", "setuptools"}
+_SKIP_DIRS = {"test", "tests", "SelfTest", "idlelib", "site-packages", "__pycache__", "lib2to3"}
+
+
+def packages() -> list[tuple[str, Path, list[Path]]]:
+    """(name, base, files) for each top-level module or package of the stdlib (no tests) and of
+    site-packages, scanner packages left out (their fixtures are secrets on purpose)."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    bases = [stdlib, *[Path(p) for p in sys.path if p.endswith("site-packages")]]
+    out = []
+    for base in bases:
+        for top in sorted(base.iterdir()):
+            name = top.name.split(".")[0].split("-")[0]
+            if (
+                top.name in _SKIP_DIRS
+                or name in _FIXTURE_PACKAGES
+                or top.name.endswith(".dist-info")
+            ):
+                continue
+            files = [top] if top.is_file() else sorted(top.rglob("*"))
+            files = [
+                f for f in files
+                if f.is_file() and f.suffix in _CLEAN_EXT and f.stat().st_size <= 500_000
+                and not set(f.relative_to(base).parts) & _SKIP_DIRS
+            ]  # fmt: skip
+            if files:
+                out.append((f"{base.name}/{top.name}", base, files))
+    return out
+
+
+def half_of(package: str) -> str:
+    """`A` (used while choosing rules) or `B` (held out), by a hash of the package's name."""
+    return "AB"[binascii.crc32(package.encode()) % 2]
+
+
+def clean_tree(dest: Path, megabytes: float, half: str = "AB") -> int:
+    """Copy whole packages of the given half(s), in hash order, until `megabytes`."""
+    budget, total = int(megabytes * 1e6), 0
+    chosen = [p for p in packages() if half_of(p[0]) in half]
+    chosen.sort(key=lambda p: binascii.crc32(p[0].encode()))
+    for _, base, files in chosen:
+        for path in files:
+            target = dest / base.name / path.relative_to(base)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            total += path.stat().st_size
+        if total >= budget:
+            break
+    return total
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion k/n."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    mid = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, mid - half), min(1.0, mid + half)
+
+
+def interval(k: int, n: int) -> str:
+    lo, hi = wilson(k, n)
+    return f"[{lo:.3f}, {hi:.3f}]"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--before", default="e1029bf")
+    ap.add_argument("--clean-mb", type=float, default=10.0, help="per half of the clean corpus")
+    ap.add_argument("--baseline-clean-mb", type=float, default=1.5, help="per half, for the others")
+    ap.add_argument("--no-baselines", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp_s:
+        tmp = Path(tmp_s)
+        before = tmp / "before"
+        before.mkdir()
+        arch = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", args.before, "engine"], capture_output=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(before)], input=arch.stdout, check=True)
+        codes = {"br-tui before": before, "br-tui after": ROOT}
+        sets = {
+            "dev": [json.loads(x) for x in DEFAULT_SET.read_text().splitlines() if x],
+            "own": secrets_corpus.cases(),
+        }
+        print("recall and FPR with 95 % Wilson intervals; 'generic' = every provider rule off")
+        print(f"{'set':4} {'tool':23} {'recall':>6} {'interval':16} {'FPR':>6} {'interval':16}"
+              "  tp/fn/fp/tn")  # fmt: skip
+        for name, cases in sets.items():
+            tree = tmp / name
+            write_cases(cases, tree)
+            results = {}
+            for tool, code in codes.items():
+                results[tool] = by_case(_br(code, tree, tmp), tree)
+                results[tool + ", generic"] = by_case(_br(code, tree, tmp, generic=True), tree)
+            if not args.no_baselines:
+                results["detect-secrets"] = by_case(detect_secrets(tree), tree)
+                results["CredSweeper"] = by_case(credsweeper(tree, tmp), tree)
+            for tool, hits in results.items():
+                s = score(cases, hits)
+                pos, neg = s["tp"] + s["fn"], s["fp"] + s["tn"]
+                print(
+                    f"{name:4} {tool:23} {s['recall']:6.3f} {interval(s['tp'], pos):16}"
+                    f" {s['fpr']:6.3f} {interval(s['fp'], neg):16}"
+                    f"  {s['tp']}/{s['fn']}/{s['fp']}/{s['tn']}"
+                )
+        print("clean code, findings per MB; halves by package (A: looked at while choosing rules,")
+        print("B: held out); stdlib without tests + site-packages without scanners' own fixtures")
+        for half in "AB":
+            clean = tmp / f"clean-{half}"
+            mb = clean_tree(clean, args.clean_mb, half) / 1e6
+            for tool, code in codes.items():
+                n = len(_br(code, clean, tmp))
+                print(f"  {half} {tool:16} {n:6d} findings  {n / mb:7.2f} per MB  ({mb:.1f} MB)")
+            if args.no_baselines:
+                continue
+            small = tmp / f"clean-small-{half}"
+            smb = clean_tree(small, args.baseline_clean_mb, half) / 1e6
+            counts = {
+                "detect-secrets": len(detect_secrets(small)),
+                "CredSweeper": len(credsweeper(small, tmp)),
+                **{t: len(_br(c, small, tmp)) for t, c in codes.items()},
+            }
+            for tool, n in counts.items():
+                print(f"  {half} {tool:16} {n:6d} findings  {n / smb:7.2f} per MB  ({smb:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
