@@ -17,9 +17,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from engine.events import Event, EventType
 from engine.store import Store
 from engine.store.db import connect
-from engine.telemetry import Event, EventType, metrics
+from engine.telemetry import metrics
 from engine.telemetry.collector import Collector
 from engine.telemetry.rollups import rollup
 

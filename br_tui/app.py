@@ -11,7 +11,6 @@ reads, it reads on that thread.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import queue
 import sys
@@ -29,7 +28,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from br_tui.keymap import apply_user_keymap, in_force
-from br_tui.notices import AppNotices
+from br_tui.notices import AppNotices, NoticeRead
 from br_tui.quiet_gc import QuietCollector
 from br_tui.screens.base import LiveScreen
 from br_tui.screens.costs import CostsScreen
@@ -42,9 +41,10 @@ from br_tui.screens.streams import StreamsScreen
 from br_tui.screens.workers import WorkersScreen
 from br_tui.widgets.palette import with_semantic
 from br_tui.widgets.topbar import Totals
-from engine import clock
+from engine import clock, views
 from engine.host import EngineHost
 from engine.store import Store
+from engine.views import SessionTotals
 
 TICK_S = 0.05  # 20 Hz: streamed output is drained this often
 REFRESH_S = 0.2  # tables re-read at most 5 times a second, unless a user is waiting (wake-up)
@@ -148,12 +148,12 @@ class BrApp(App[str | None]):
     class Wake(Message):
         """The engine did something a user is waiting to see."""
 
-    class Landed(Message):
-        """A read finished on the reader thread: run `fn(*args)` on the UI loop."""
+    class TotalsRead(Message):
+        """The reader thread read the top bar's totals (None: the read failed)."""
 
-        def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: Any) -> None:
+        def __init__(self, totals: SessionTotals | None) -> None:
             super().__init__()
-            self.fn, self.args, self.kwargs = fn, args, kwargs
+            self.totals = totals
 
     def __init__(
         self,
@@ -228,12 +228,14 @@ class BrApp(App[str | None]):
             self.quiet_gc.input_seen()
         await super().on_event(event)
 
-    def hand_back(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """From any thread: run `fn(*args, **kwargs)` on the UI loop soon (doesn't wait)."""
-        self.post_message(self.Landed(fn, args, kwargs))
+    def on_live_screen_loaded(self, message: LiveScreen.Loaded) -> None:
+        message.screen.loaded(message)
 
-    def on_br_app_landed(self, message: Landed) -> None:
-        message.fn(*message.args, **message.kwargs)
+    def on_feed_screen_output_read(self, message: FeedScreen.OutputRead) -> None:
+        message.screen.output_read(message)
+
+    def on_notice_read(self, message: NoticeRead) -> None:
+        self.notices.show(message.notice)
 
     def on_br_app_wake(self, _: Wake) -> None:
         self._tick(urgent=True)
@@ -267,36 +269,27 @@ class BrApp(App[str | None]):
             self.reader.submit(self._read_totals)
 
     def _read_totals(self) -> None:
-        """Totals for the top bar."""
+        """Totals for the top bar (reader thread)."""
         try:
-            totals = read_totals(self.store, self.project_root.name)
+            totals = views.session_totals(self.store)
         except Exception:
-            self.hand_back(setattr, self, "_looking", False)
+            self.post_message(self.TotalsRead(None))
             raise
-        self.hand_back(self._set_totals, totals)
+        self.post_message(self.TotalsRead(totals))
 
-    def _set_totals(self, totals: Totals) -> None:
+    def on_br_app_totals_read(self, message: TotalsRead) -> None:
         self._looking = False
-        self.totals = totals
+        if message.totals is not None:
+            self.totals = top_bar_totals(message.totals, self.project_root.name)
 
     def _follow(self) -> None:
         """Reader thread, 10 Hz: did any process (owners, other terminals) write events or
         output? Two primary-key max()es; the new events' types only when they moved."""
-        row = self.store.query(
-            "SELECT (SELECT max(id) FROM events) AS e, (SELECT max(id) FROM output) AS o"
-        )[0]
-        now = (row["e"] or 0, row["o"] or 0)
+        now = views.activity(self.store)
         seen, self._seen = self._seen, now
         if seen is None or now == seen:
             return
-        types = []
-        if now[0] > seen[0]:
-            types = [
-                r["type"]
-                for r in self.store.query(
-                    "SELECT DISTINCT type FROM events WHERE id > ? AND id <= ?", (seen[0], now[0])
-                )
-            ]
+        types = views.event_types_between(self.store, seen[0], now[0]) if now[0] > seen[0] else []
         self.live.on_remote(types, max(0, now[1] - seen[1]))
         if now[0] > seen[0]:
             self.notices.follow(seen[0], now[0])
@@ -382,63 +375,22 @@ class BrApp(App[str | None]):
         self.push_screen(QuitScreen(len(running)), chosen)
 
 
-# -- reading totals (thread) -------------------------------------------------------------------
+# -- the top bar ---------------------------------------------------------------------------------
 
 
-def read_totals(store: Store, project: str) -> Totals:
-    rows = store.query(
-        "SELECT status, count(*) AS n, sum(total) AS t,"
-        " sum(succeeded + failed + cancelled) AS d, sum(failed) AS f"
-        " FROM sessions GROUP BY status"
-    )
-    by = {r["status"]: r for r in rows}
-    active = [by[s] for s in ("running", "paused") if s in by] or list(by.values())
-    cost = None
-    if store.query("SELECT 1 FROM sqlite_master WHERE name='agent_calls'"):
-        from engine.routing import total_spend
-
-        cost = total_spend(store, period="day")
-    alerts, known = read_alerts(store)
+def top_bar_totals(t: SessionTotals, project: str) -> Totals:
     return Totals(
         project=project,
-        running=by.get("running", {}).get("n", 0),
-        paused=by.get("paused", {}).get("n", 0),
-        sessions=sum(r["n"] for r in rows),
-        done=sum(r["d"] or 0 for r in active),
-        total=sum(r["t"] or 0 for r in active),
-        failed=sum(r["f"] or 0 for r in active),
-        cost_usd=cost,
-        alerts=tuple(alerts),
-        alerts_known=known,
+        running=t.running,
+        paused=t.paused,
+        sessions=t.sessions,
+        done=t.done,
+        total=t.total,
+        failed=t.failed,
+        cost_usd=t.cost_today_usd,
+        alerts=t.alerts,
+        alerts_known=True,
     )
-
-
-def read_alerts(store: Store) -> tuple[list[str], bool]:
-    """Active alerts: telemetry's own answer when it has one, else raised minus cleared events."""
-    try:
-        from engine.telemetry import active_alerts  # type: ignore[attr-defined]
-    except ImportError:
-        active_alerts = None
-    if active_alerts is not None:
-        return [_alert_text(a) for a in active_alerts(store)], True
-    rows = store.query(
-        "SELECT type, data FROM events WHERE type IN ('alert.raised', 'alert.cleared') ORDER BY id"
-    )
-    live: dict[str, str] = {}
-    for r in rows:
-        data = json.loads(r["data"] or "{}")
-        key = str(data.get("id") or data.get("name") or data.get("alert") or data.get("rule"))
-        if r["type"] == "alert.raised":
-            live[key] = str(data.get("message") or data.get("name") or key)
-        else:
-            live.pop(key, None)
-    return list(live.values()), True
-
-
-def _alert_text(alert: Any) -> str:
-    if isinstance(alert, dict):
-        return str(alert.get("message") or alert.get("name") or alert)
-    return str(getattr(alert, "message", None) or getattr(alert, "name", None) or alert)
 
 
 # -- the command line ----------------------------------------------------------------------------
@@ -498,25 +450,16 @@ def main(argv: list[str]) -> int:
 
 def exit_summary(store: Store, started: list[str], since: str, detached: list[str]) -> str:
     """What ran while the app was open: the sessions it started, and any that ran meanwhile."""
-    from br_tui.headless import run_summary
-
     ids = list(dict.fromkeys(started))
-    ids += [
-        r["id"]
-        for r in store.query(
-            "SELECT id FROM sessions WHERE coalesce(ended_at, '') >= ? OR status IN"
-            " ('running', 'paused') ORDER BY created_at",
-            (since,),
-        )
-        if r["id"] not in ids
-    ]
+    ids += [sid for sid in views.sessions_since(store, since) if sid not in ids]
     if not ids:
         return "br-tui: nothing ran"
     out = []
     for sid in ids:
-        rows = store.query("SELECT * FROM sessions WHERE id=?", (sid,))
-        if rows:
-            out.append(run_summary(store, rows[0]))
+        try:
+            out.append(views.run_summary(store, sid).text())
+        except views.NotFound:  # deleted meanwhile
+            pass
     if detached:
         out.append(
             "still running in the background: "

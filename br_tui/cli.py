@@ -23,41 +23,29 @@ HEADLESS = {
 }
 STREAMS = {"streams", "checkpoint", "decide"}
 
+#: The first argument -> (module, function, whether it receives the verb itself). Modules are
+#: imported only when their verb is used: `--scan` loads the scanner and nothing else.
+DISPATCH: dict[str, tuple[str, str, bool]] = {
+    "--scan": ("engine.security.cli", "main", False),
+    "hooks": ("engine.security.cli", "hooks_main", False),
+    "routing": ("engine.routing.cli", "main", False),
+    "telemetry": ("engine.telemetry.cli", "main", False),
+    "serve": ("br_tui.serve", "main", False),
+    **{verb: ("engine.streams.cli", "main", True) for verb in STREAMS},
+    **{verb: ("br_tui.headless", "main", True) for verb in HEADLESS},
+}
+#: Anything else opens the app (or runs a plan headless when there's no terminal).
+APP = ("br_tui.launch", "main", True)
+
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    module, name, whole = DISPATCH.get(args[0], APP) if args else APP
     try:
-        if args and args[0] == "--scan":
-            from engine.security.cli import main as scan_main
+        from importlib import import_module
 
-            return scan_main(args[1:])
-        if args and args[0] == "hooks":
-            from engine.security.cli import hooks_main
-
-            return hooks_main(args[1:])
-        if args and args[0] == "routing":
-            from engine.routing.cli import main as routing_main
-
-            return routing_main(args[1:])
-        if args and args[0] == "telemetry":
-            from engine.telemetry.cli import main as telemetry_main
-
-            return telemetry_main(args[1:])
-        if args and args[0] == "serve":
-            from br_tui.serve import main as serve_main
-
-            return serve_main(args[1:])
-        if args and args[0] in STREAMS:
-            from engine.streams.cli import main as streams_main
-
-            return streams_main(args)
-        if args and args[0] in HEADLESS:
-            from br_tui.headless import main as headless_main
-
-            return headless_main(args)
-        from br_tui.launch import main as app_main
-
-        return app_main(args)
+        handler = getattr(import_module(module), name)
+        return handler(args if whole else args[1:])
     except KeyboardInterrupt:
         print("br-tui: interrupted", file=sys.stderr)
         return 130
@@ -66,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 #: Verbs that never draw: they may leave without tearing the interpreter down (see `entry`).
-QUICK_EXIT = HEADLESS | STREAMS | {"--scan", "hooks", "routing", "telemetry"}
+QUICK_EXIT = set(DISPATCH) - {"serve"}  # serve runs a web server until it is stopped
 
 
 def entry() -> None:

@@ -7,62 +7,33 @@ line on stderr, exit 0 success, 1 something failed, 2 usage/plan/database error,
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import gc
 import json
 import os
-import signal
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine import clock
-from engine.plan import PlanError, load_plan
+from engine import cli_support as cli
+from engine import clock, views
+from engine.cli_support import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from engine.events import EventType
+from engine.plan import PlanError
 from engine.sessions import (
-    RunnerOptions,
     SessionError,
-    SessionRunner,
     SessionStatus,
-    check_agent_config,
-    claim_session,
     cleanup,
-    create_session,
     list_sessions,
     owner_alive,
-    recover,
     request,
     resolve_session,
-    session_tasks,
 )
-from engine.store import Store, StoreError, resolve_db_path
+from engine.sessions import owner as sessions_owner
+from engine.sessions.owner import Owner
+from engine.store import Batch, Store, StoreError, resolve_db_path
 from engine.store.health import describe
-from engine.store.writer import Batch
-from engine.telemetry import EventType
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, like every other error
-        raise UsageError(f"{self.prog}: {message}")
-
-
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return n
+from engine.views import run_summary
 
 
 def _dask(text: str) -> dict[str, Any]:
@@ -75,16 +46,14 @@ def _dask(text: str) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="br-tui", description="Run build plans in parallel, headless.")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", help="database path (default $BR_DB or ./.buildrunner/br.db)")
-    common.add_argument("--json", action="store_true", help="machine-readable output")
-    sub = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    p = cli.parser(prog="br-tui", description="Run build plans in parallel, headless.")
+    common = cli.common_options()
+    sub = cli.subcommands(p, "verb")
 
     run = sub.add_parser("run", parents=[common], help="run a plan to the end")
     run.add_argument("plan")
-    run.add_argument("--workers", type=_positive, help="parallel workers (default: CPU count)")
-    run.add_argument("--max-workers", type=_positive, default=64)
+    run.add_argument("--workers", type=cli.positive, help="parallel workers (default: CPU count)")
+    run.add_argument("--max-workers", type=cli.positive, default=64)
     run.add_argument("--name", help="session name (default: the plan's name)")
     run.add_argument("--heartbeat-timeout", type=float, default=30.0)
     run.add_argument("--quiet", action="store_true", help="no progress line")
@@ -100,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", parents=[common], help="sessions, newest first")
     ls.add_argument("--status", help="only sessions in this status")
-    ls.add_argument("--limit", type=_positive)
+    ls.add_argument("--limit", type=cli.positive)
 
     controls = {
         "pause": "stop dispatch, SIGSTOP running tasks",
@@ -113,13 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
         "resume", parents=[common], help="continue a paused session, or recover and finish one"
     )
     rs.add_argument("session", nargs="?")
-    rs.add_argument("--workers", type=_positive)
+    rs.add_argument("--workers", type=cli.positive)
     rs.add_argument("--heartbeat-timeout", type=float, default=30.0)
     rs.add_argument("--quiet", action="store_true")
 
     sc = sub.add_parser("scale", parents=[common], help="grow or shrink a running session's pool")
     sc.add_argument("session", nargs="?")
-    sc.add_argument("workers", type=_positive)
+    sc.add_argument("workers", type=cli.positive)
 
     wk = sub.add_parser("workers", parents=[common], help="the workers of a session")
     wk.add_argument("session", nargs="?")
@@ -134,27 +103,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     try:
         args = build_parser().parse_args(argv)
-    except UsageError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_USAGE
+    except cli.UsageError as exc:
+        return cli.fail(exc)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     try:
         admit(args)  # nothing created for a refused plan or a mistyped --db
         store = Store(resolve_db_path(args.db))
     except (StoreError, PlanError) as exc:
-        print(f"br-tui: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return cli.fail(exc)
     try:
         return VERBS[args.verb](store, args)
     except (SessionError, PlanError, StoreError) as exc:
-        print(f"br-tui: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return cli.fail(exc)
     except sqlite3.DatabaseError as exc:  # damage quick_check didn't reach (a large file)
-        print(f"br-tui: {describe(store.path, str(exc))}", file=sys.stderr)
-        return EXIT_USAGE
+        return cli.fail(StoreError(describe(store.path, str(exc))))
     finally:
-        gc.unfreeze()  # what a run's set-up froze (`_setting_up`) is collectable again
         store.close()
 
 
@@ -162,9 +126,7 @@ def admit(args: argparse.Namespace) -> None:
     """Refuse before the database is touched: `run` loads and checks its plan first (kept on
     `args` for `cmd_run`); every other verb reads an existing database and never creates one."""
     if args.verb == "run":
-        with _setting_up():  # the plan is the bulk of a run's set-up (see `_setting_up`)
-            args.loaded_plan = load_plan(args.plan)
-            check_agent_config(args.loaded_plan)
+        args.loaded_plan = sessions_owner.admit_plan(args.plan)
         return
     path = resolve_db_path(args.db)
     if not path.is_file():
@@ -172,14 +134,8 @@ def admit(args: argparse.Namespace) -> None:
         raise StoreError(f"{path}: {what} (check --db / $BR_DB; `br-tui run PLAN` creates one)")
 
 
-# -- output helpers ------------------------------------------------------------------------
-
-
 def _emit(args: argparse.Namespace, obj: Any, text: str) -> None:
-    if args.json:
-        print(json.dumps(obj))
-    else:
-        print(text)
+    cli.emit(args.json, obj, text)
 
 
 #: `run --json` prints these keys of a session object, plus the wall time (docs/cli.md).
@@ -224,7 +180,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 # -- run / resume --------------------------------------------------------------------------
 
 
-class Progress:
+class ProgressLine:
     """A one-line progress display on stderr, redrawn at most 10 times a second."""
 
     def __init__(self, total: int, done: int = 0) -> None:
@@ -269,168 +225,51 @@ class Progress:
             sys.stderr.flush()
 
 
-def start_alerts(store: Store) -> Any:
-    """Thresholds from the project's config, watched while a session runs in this process."""
-    from engine.telemetry.alerts import AlertMonitor
-    from engine.telemetry.thresholds import ThresholdError, load_config
-
-    try:
-        conf = load_config(Path.cwd())
-    except ThresholdError as exc:
-        raise SessionError(str(exc)) from None
-    return AlertMonitor(store, conf.thresholds, interval=conf.interval_s).start()
-
-
-def drive(store: Store, runner: SessionRunner, args: argparse.Namespace, done: int = 0) -> int:
-    """Run a session in the foreground: Ctrl-C cancels cleanly (twice: kill at once)."""
-    from engine.notify import start_notifier
-
-    monitor = start_alerts(store)
-    started = time.monotonic()
-    progress = Progress(len(runner.specs), done)
+def drive(store: Store, owner: Owner, args: argparse.Namespace) -> int:
+    """Run a session in the foreground with a progress line; print how it ended."""
+    progress = ProgressLine(owner.total, owner.done)
     progress.enabled = progress.enabled and not getattr(args, "quiet", False)
-    notifier = start_notifier(store, bell=progress.enabled)  # [notify]: once per transition
-    unsubscribe = store.subscribe(progress.on_batch)
-    interrupted = 0
-
-    async def go() -> SessionStatus:
-        loop = asyncio.get_running_loop()
-
-        def on_signal(signame: str) -> None:
-            nonlocal interrupted
-            interrupted += 1
-            if interrupted == 1:
-                runner.cancel(f"interrupted ({signame})")
-            else:
-                runner._shell.kill_grace_s = 0.0
-                for slot in runner.slots.values():
-                    slot.cancel()
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, on_signal, sig.name)
-        return await runner.run()
-
     try:
-        status = asyncio.run(go())
+        result = owner.run(watch=progress.on_batch, bell=progress.enabled)
     finally:
-        unsubscribe()
         progress.clear()
-        monitor.stop()
-        notifier.stop()
-    store.flush()  # raises (one line, exit 2) if a write was lost: damaged file, full disk
-    row = resolve_session(store, runner.session_id)
-    wall = time.monotonic() - started
     if args.json:
-        full = session_json(row)
-        print(json.dumps({**{k: full[k] for k in RUN_KEYS}, "wall_s": round(wall, 3)}))
+        full = session_json(resolve_session(store, result.session_id))
+        print(json.dumps({**{k: full[k] for k in RUN_KEYS}, "wall_s": round(result.wall_s, 3)}))
     else:
-        print(run_summary(store, row, wall))
-    if interrupted:
+        print(run_summary(store, result.session_id).text(result.wall_s))
+    if result.interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_OK if status is SessionStatus.COMPLETED else EXIT_FAILED
-
-
-def run_summary(store: Store, row: dict[str, Any], wall: float | None = None) -> str:
-    """What users of task-runner UIs ask for on exit: totals, and failures with their output."""
-    lines = [
-        f"session {row['id']} ({row['name']}): {row['status']}"
-        f"  {row['succeeded']} succeeded, {row['failed']} failed, {row['cancelled']} cancelled"
-        f" of {row['total']}" + (f" in {wall:.2f}s" if wall is not None else "")
-    ]
-    failed = store.query(
-        "SELECT id, reason FROM tasks WHERE session_id=? AND state='failed' ORDER BY ended_at",
-        (row["id"],),
-    )
-    for t in failed[:10]:
-        lines.append(f"  ✗ {t['id']}: {t['reason'] or 'failed'}")
-        tail = store.query(
-            "SELECT line FROM output WHERE session_id=? AND task_id=? ORDER BY seq DESC LIMIT 5",
-            (row["id"], t["id"]),
-        )
-        lines += [f"      {r['line']}" for r in reversed(tail)]
-    if len(failed) > 10:
-        lines.append(f"  … and {len(failed) - 10} more failed (br-tui status {row['id']})")
-    return "\n".join(lines)
+    return EXIT_OK if result.status is SessionStatus.COMPLETED else EXIT_FAILED
 
 
 def cmd_run(store: Store, args: argparse.Namespace) -> int:
-    with _setting_up():
-        plan = getattr(args, "loaded_plan", None) or load_plan(args.plan)
-        if args.dask:
-            plan.executor = args.dask
-        workers = args.workers or plan.workers
-        session_id = create_session(store, plan, name=args.name, workers=workers)
-        claim_session(store, session_id)  # ours before any task starts: durable, not batched
-        row = resolve_session(store, session_id)
-        if not args.json and not args.quiet and sys.stderr.isatty():
-            print(f"br-tui: session {session_id} — {len(plan.tasks)} tasks", file=sys.stderr)
-        runner = SessionRunner(
-            store,
-            row,
-            plan.tasks,
-            RunnerOptions(
-                workers=workers,
-                max_workers=max(args.max_workers, workers or 1),
-                heartbeat_timeout=args.heartbeat_timeout,
-            ),
-        )
-    return drive(store, runner, args)
-
-
-@contextlib.contextmanager
-def _setting_up() -> Iterator[None]:
-    """No garbage collection while a run is set up, then freeze what the set-up built.
-
-    The plan, its task specs and the runner's tables live until the run ends: collections while
-    they are built find nothing to free, and each full collection during the run would walk
-    them again. 2,000 tasks: ~30 ms less CPU (bench/scheduler.py). A set-up that fails
-    freezes nothing; `main` unfreezes when the verb ends, whatever way it ends.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    except BaseException:
-        if enabled:
-            gc.enable()
-        raise
-    gc.freeze()
-    if enabled:
-        gc.enable()
+    owner = sessions_owner.start(
+        store,
+        getattr(args, "loaded_plan", None) or args.plan,
+        name=args.name,
+        workers=args.workers,
+        max_workers=args.max_workers,
+        heartbeat_timeout=args.heartbeat_timeout,
+        executor=args.dask,
+    )
+    if not args.json and not args.quiet and sys.stderr.isatty():
+        print(f"br-tui: session {owner.session_id} — {owner.total} tasks", file=sys.stderr)
+    return drive(store, owner, args)
 
 
 def cmd_resume(store: Store, args: argparse.Namespace) -> int:
-    row = resolve_session(store, args.session)
-    status = SessionStatus(row["status"])
-    if status.finished:
-        raise SessionError(f"session {row['id']} is already {status}")
-    if owner_alive(row, args.heartbeat_timeout):
-        if status is SessionStatus.PAUSED:
-            result = request(store, row["id"], "resume")
-            _emit(args, {"session_id": row["id"], "result": result}, f"{row['id']}: {result}")
-            return EXIT_OK
-        raise SessionError(f"session {row['id']} is running (owner pid {row['owner_pid']})")
-    claim_session(store, row["id"], heartbeat_timeout=args.heartbeat_timeout)  # or refused
-    if status is not SessionStatus.CREATED:
-        info = recover(store, row)
-        if not args.json and row["owner_pid"] is not None:
-            print(
-                f"br-tui: recovered session {row['id']}: owner pid {row['owner_pid']} gone,"
-                f" {info['killed']} leftover process group(s) killed,"
-                f" {info['requeued']} task(s) requeued",
-                file=sys.stderr,
-            )
-        row = resolve_session(store, row["id"])
-    with _setting_up():
-        runner = SessionRunner.resume_from_store(
-            store,
-            row,
-            RunnerOptions(
-                workers=args.workers or row["workers"], heartbeat_timeout=args.heartbeat_timeout
-            ),
-        )
-    already = sum(1 for s in runner.state.values() if s.finished)
-    return drive(store, runner, args, done=already)
+    res = sessions_owner.resume(
+        store, args.session, workers=args.workers, heartbeat_timeout=args.heartbeat_timeout
+    )
+    if res.owner is None:
+        _emit(args, {"session_id": res.session_id, "result": res.answer},
+              f"{res.session_id}: {res.answer}")  # fmt: skip
+        return EXIT_OK
+    note = sessions_owner.recovery_note(res)
+    if note and not args.json:
+        print(note, file=sys.stderr)
+    return drive(store, res.owner, args)
 
 
 # -- inspection and control ----------------------------------------------------------------
@@ -438,7 +277,7 @@ def cmd_resume(store: Store, args: argparse.Namespace) -> int:
 
 def cmd_status(store: Store, args: argparse.Namespace) -> int:
     row = resolve_session(store, args.session)
-    tasks = session_tasks(store, row["id"])
+    tasks = views.tasks(store, row["id"])
     obj = {
         "session_id": row["id"],
         "name": row["name"],
@@ -531,18 +370,6 @@ def cmd_scale(store: Store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _utilization(w: dict[str, Any]) -> float | None:
-    """Busy share of the worker's life so far, from its last heartbeat row."""
-    from datetime import datetime
-
-    if not (w["started_at"] and w["heartbeat_at"]):
-        return None
-    alive = (
-        datetime.fromisoformat(w["heartbeat_at"]) - datetime.fromisoformat(w["started_at"])
-    ).total_seconds()
-    return round(min(w["busy_s"] / alive, 1.0), 3) if alive > 0 else None
-
-
 def cmd_workers(store: Store, args: argparse.Namespace) -> int:
     row = resolve_session(store, args.session)
     from engine.executors.dask import cluster_address
@@ -550,14 +377,11 @@ def cmd_workers(store: Store, args: argparse.Namespace) -> int:
     address = cluster_address(row)
     if address is not None:
         return _cluster_workers(store, row, address, args)
-    workers = store.query(
-        "SELECT * FROM workers WHERE session_id=? ORDER BY CAST(substr(id, 2) AS INTEGER)",
-        (row["id"],),
-    )
+    workers = views.session_workers(store, row["id"])
     if args.json:
-        keys = ("id", "status", "current_task", "done", "failed", "busy_s", "heartbeat_at")
-        print(json.dumps([{**{k: w[k] for k in keys}, "utilization": _utilization(w)}
-                          for w in workers]))  # fmt: skip
+        keys = ("id", "status", "current_task", "done", "failed", "busy_s", "heartbeat_at",
+                "utilization")  # fmt: skip
+        print(json.dumps([{k: w[k] for k in keys} for w in workers]))
         return EXIT_OK
     print(f"session {row['id']} ({row['name']}): {row['status']}")
     print(
@@ -570,7 +394,7 @@ def cmd_workers(store: Store, args: argparse.Namespace) -> int:
                     str(w["done"]),
                     str(w["failed"]),
                     f"{w['busy_s']:.1f}s",
-                    "-" if (u := _utilization(w)) is None else f"{u:.0%}",
+                    "-" if (u := w["utilization"]) is None else f"{u:.0%}",
                     _ago(w["heartbeat_at"]),
                 ]
                 for w in workers
@@ -616,44 +440,8 @@ def _cluster_workers(
 
 
 def cmd_summary(store: Store, args: argparse.Namespace) -> int:
-    by_status = {
-        r["status"]: r["n"]
-        for r in store.query("SELECT status, count(*) AS n FROM sessions GROUP BY status")
-    }
-    by_state = {
-        r["state"]: r["n"]
-        for r in store.query("SELECT state, count(*) AS n FROM tasks GROUP BY state")
-    }
-    att = store.query(
-        "SELECT count(*) AS n, sum(wall_s) AS wall, sum(cpu_s) AS cpu, max(peak_rss_kb) AS rss"
-        " FROM attempts WHERE ended_at IS NOT NULL"
-    )[0]
-    durations = [r["d"] for r in store.query(
-        "SELECT duration_s AS d FROM tasks WHERE state='succeeded' AND duration_s IS NOT NULL"
-        " ORDER BY duration_s")]  # fmt: skip
-    cost = None
-    if store.query("SELECT 1 FROM sqlite_master WHERE name='agent_calls'"):
-        cost = store.query("SELECT coalesce(sum(cost_usd), 0) AS c FROM agent_calls")[0]["c"]
-
-    def pct(p: float) -> float | None:
-        if not durations:
-            return None
-        return round(durations[min(len(durations) - 1, int(p * len(durations)))], 4)
-
-    finished = by_state.get("succeeded", 0) + by_state.get("failed", 0)
-    obj = {
-        "sessions": sum(by_status.values()),
-        "sessions_by_status": by_status,
-        "tasks": sum(by_state.values()),
-        "tasks_by_state": by_state,
-        "success_rate": round(by_state.get("succeeded", 0) / finished, 4) if finished else None,
-        "attempts": att["n"],
-        "task_p50_s": pct(0.5),
-        "task_p95_s": pct(0.95),
-        "cpu_s": round(att["cpu"] or 0.0, 3),
-        "peak_rss_kb": att["rss"],
-        "cost_usd": round(cost, 6) if cost is not None else None,
-    }
+    obj = views.overall(store)
+    by_status, by_state = obj["sessions_by_status"], obj["tasks_by_state"]
     if args.json:
         print(json.dumps(obj))
         return EXIT_OK
@@ -665,7 +453,7 @@ def cmd_summary(store: Store, args: argparse.Namespace) -> int:
         f"tasks: {obj['tasks']} ({states})\n"
         f"success rate: {rate}   task time p50 {obj['task_p50_s']}s  p95 {obj['task_p95_s']}s\n"
         f"cpu: {obj['cpu_s']}s   peak rss: {obj['peak_rss_kb']} kB"
-        + (f"\ncost: ${obj['cost_usd']:.4f}" if cost is not None else "")
+        + f"\ncost: ${obj['cost_usd']:.4f}"
     )
     return EXIT_OK
 

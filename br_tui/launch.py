@@ -11,9 +11,6 @@ def main(argv: list[str]) -> int:
         from br_tui.headless import main as headless_main
 
         return headless_main(["run", *argv])
-    try:
-        from br_tui.app import main as app_main
-    except ImportError as exc:  # the app lands in its own issue
-        print(f"br-tui: the app is not available ({exc}); use `br-tui run PLAN`", file=sys.stderr)
-        return 2
+    from br_tui.app import main as app_main
+
     return app_main(argv)

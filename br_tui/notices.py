@@ -11,11 +11,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual.message import Message
+
 from engine.notify import NotifyConfig, NotifyConfigError, Seen, load_config, notices_between
 
 if TYPE_CHECKING:
     from br_tui.app import BrApp
     from engine.notify import Notice
+
+
+class NoticeRead(Message):
+    """The reader thread found a transition to tell (the app shows it on the UI loop)."""
+
+    def __init__(self, notice: Notice) -> None:
+        super().__init__()
+        self.notice = notice
 
 
 class AppNotices:
@@ -43,7 +53,7 @@ class AppNotices:
             return
         found = notices_between(self.app.store, self.config, after_id, upto_id, self.seen)
         for notice in found:
-            self.app.hand_back(self.show, notice)
+            self.app.post_message(NoticeRead(notice))
 
     def show(self, notice: Notice) -> None:
         """UI loop."""

@@ -1,18 +1,17 @@
 """The engine, out of the host's process: sessions run in background owner processes.
 
 A host program (the app) creates sessions here — in its own process, so a broken plan is
-reported at once with file:line — and each is then run by a detached `br-tui resume` process
-(`spawn_background_owner`). From then on the host steers every session the same way, whoever
-owns it: through control rows the owner obeys (`engine.sessions.request`, which waits for the
-owner's answer), and it learns what happened by reading the database. No engine thread (attempt
-readers, store writer, alert monitor) shares the host's GIL or heap.
+reported at once with file:line — and each is then run by a detached owner process
+(`python -m engine.sessions SESSION`, see `engine.sessions.owner`). From then on the host
+steers every session the same way, whoever owns it: through control rows the owner obeys
+(`engine.sessions.request`, which waits for the owner's answer), and it learns what happened
+by reading the database. No engine thread (attempt readers, store writer, alert monitor)
+shares the host's GIL or heap.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,12 +21,11 @@ from engine.sessions import (
     SessionError,
     SessionStatus,
     create_session,
-    owner_alive,
     request,
     resolve_session,
 )
+from engine.sessions.owner import Decision, decide_resume, spawn_owner
 from engine.store import Store
-from engine.store.private import open_private, private_dir
 
 #: How long a control request waits for an owner we just spawned to take its session
 #: (interpreter start + imports + recovery; well under a second on an idle machine).
@@ -53,7 +51,7 @@ class EngineHost:
         workers = workers or plan.workers or self.options.pool_size()
         session_id = create_session(self.store, plan, name=name, workers=workers)
         self.store.flush()
-        self.owners[session_id] = _spawn(self.store.path, session_id)
+        self.owners[session_id] = spawn_owner(self.store.path, session_id)
         return session_id
 
     def resume(self, ref: str) -> str:
@@ -61,12 +59,12 @@ class EngineHost:
         session (or runs one that never started)."""
         row = resolve_session(self.store, ref)
         sid = row["id"]
-        status = SessionStatus(row["status"])
-        if status.finished:
-            raise SessionError(f"session {sid} is already {status}")
-        if owner_alive(row, self.options.heartbeat_timeout) or self._starting(sid):
+        starting = self._starting(sid)
+        if decide_resume(row, self.options.heartbeat_timeout, starting=starting) is (
+            Decision.ASK_OWNER
+        ):
             return self.control(sid, "resume")
-        self.owners[sid] = _spawn(self.store.path, sid)
+        self.owners[sid] = spawn_owner(self.store.path, sid)
         return f"resuming in a background process (pid {self.owners[sid].pid})"
 
     def control(self, session_id: str, action: str, arg: str | None = None) -> str:
@@ -130,22 +128,3 @@ class EngineHost:
                 except subprocess.TimeoutExpired:  # the summary after exit says where it is
                     pass
         return ids
-
-
-def _spawn(db_path: Path, session_id: str) -> subprocess.Popen[bytes]:
-    log_dir = Path(db_path).parent / "logs"
-    with open_private(private_dir(log_dir) / f"{session_id}.log", "ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "br_tui", "resume", session_id, "--db", str(db_path),
-             "--quiet"],
-            stdin=subprocess.DEVNULL,  # tasks inherit it: never the host's terminal
-            stdout=log,
-            stderr=log,
-            start_new_session=True,  # no terminal, no signals from the host's process group
-            env={**os.environ, "BR_BACKGROUND": "1"},
-        )  # fmt: skip
-
-
-def spawn_background_owner(db_path: Path, session_id: str) -> int:
-    """A detached `br-tui resume` that outlives us; its output goes to a log beside the db."""
-    return _spawn(db_path, session_id).pid

@@ -87,9 +87,9 @@ def at_new_year() -> datetime:
 
 
 def test_frozen_clock_moves_windows_stamps_and_events(at_new_year: datetime) -> None:
+    from engine.events import Event, EventType
     from engine.routing.costs import period_start
     from engine.store.db import now_iso
-    from engine.telemetry.events import Event, EventType
     from engine.telemetry.timeparse import since_iso
 
     assert clock.now_dt() == at_new_year

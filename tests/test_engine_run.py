@@ -234,9 +234,10 @@ def test_run_sets_up_without_collections_and_leaves_gc_as_found(
     run collects as usual, and an in-process caller gets the collector back with nothing
     frozen."""
     from br_tui import cli, headless
+    from engine.sessions import owner
 
     during: dict[str, object] = {}
-    real_load, real_drive = headless.load_plan, headless.drive
+    real_load, real_drive = owner.load_plan, headless.drive
 
     def load_spy(path: str) -> object:
         during["setup_enabled"] = gc.isenabled()
@@ -246,7 +247,7 @@ def test_run_sets_up_without_collections_and_leaves_gc_as_found(
         during["run_enabled"], during["run_frozen"] = gc.isenabled(), gc.get_freeze_count()
         return real_drive(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(headless, "load_plan", load_spy)
+    monkeypatch.setattr(owner, "load_plan", load_spy)
     monkeypatch.setattr(headless, "drive", drive_spy)
     plan = write_plan(tmp_path / "p.toml", '[[task]]\nid = "a"\nrun = "true"\n')
     assert cli.main(["run", str(plan), "--db", str(tmp_path / "br.db"), "--quiet"]) == 0

@@ -33,10 +33,10 @@ def test_iso_from_ts_matches_datetime_rounding() -> None:
 def test_session_creation_events_in_order(tmp_path: Path) -> None:
     """session.created first (and to subscribers), then one task.queued per task in plan
     order, built by SQLite from the task rows in the same commit."""
+    from engine.events import Event, EventType
     from engine.plan import parse_plan
     from engine.sessions import create_session
     from engine.store import Store
-    from engine.telemetry import Event, EventType
 
     plan = parse_plan(
         '[[task]]\nid = "b"\nrun = "true"\n[[task]]\nid = "a"\nprompt = "fix"\n'

@@ -25,7 +25,8 @@ from engine.security.masking import redact
 from engine.security.rules import default_rules
 from engine.security.secrets import _CONTEXT_FREE, _lowered, _rule_hits, find_context_free
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+# appended, not prepended: bench/dask.py must not shadow the dask package for the dask tests
+sys.path.append(str(Path(__file__).resolve().parents[1] / "bench"))
 import secrets_corpus
 
 DATA = Path(__file__).parent / "data" / "security" / "clean"

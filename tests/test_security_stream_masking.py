@@ -14,10 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from engine.events import OutputLine
 from engine.security.checksums import base62
 from engine.security.masking import LineRedactor, redact, redact_lines
 from engine.store import Store
-from engine.telemetry.events import OutputLine
 
 RNG = random.Random(20261203)
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from engine.events import Event, EventType, Level
 from engine.store import Store
-from engine.telemetry import Event, EventType, Level
 from engine.telemetry.alerts import AlertMonitor, active_alerts, alert_history
 from engine.telemetry.collector import Collector
 from engine.telemetry.thresholds import BUILTIN, Threshold, ThresholdError, load_config

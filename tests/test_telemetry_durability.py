@@ -26,7 +26,7 @@ FLUSH_INTERVAL_S = 0.5
 CHILD = r"""
 import sys, time
 from engine.store import Store
-from engine.telemetry import Event, EventType
+from engine.events import Event, EventType
 from engine.telemetry.collector import Collector
 db, mode, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 store = Store(db)
@@ -103,8 +103,8 @@ def test_kill_9_loses_at_most_one_flush_interval(tmp_path):
 def test_flush_and_close_do_not_wait_out_the_linger(tmp_path: Path) -> None:
     """Whoever waits on the writer gets the commit now: with an hour-long linger a write
     followed by a flush (or by close) still commits; the 30 s timeout only catches a hang."""
+    from engine.events import Event, EventType
     from engine.store import Store
-    from engine.telemetry import Event, EventType
 
     store = Store(tmp_path / "br.db")
     store.linger = 3600.0
@@ -121,9 +121,9 @@ def test_flush_and_close_do_not_wait_out_the_linger(tmp_path: Path) -> None:
 def test_a_large_group_commits_without_lingering(tmp_path: Path) -> None:
     """Lingering is for small groups: a flood commits at once, even with an hour-long linger
     and nobody flushing (the 30 s deadline only catches a writer that sat out the linger)."""
+    from engine.events import Event, EventType
     from engine.store import Store
     from engine.store.writer import LINGER_BELOW_ROWS
-    from engine.telemetry import Event, EventType
 
     store = Store(tmp_path / "br.db")
     store.linger = 3600.0
@@ -139,8 +139,8 @@ def test_a_large_group_commits_without_lingering(tmp_path: Path) -> None:
 def test_a_flush_behind_full_groups_does_not_wait_out_the_linger(tmp_path: Path) -> None:
     """With groups capped below the linger threshold, a flush queued behind several full
     groups still commits at once (a full group leaves items queued: it must not linger)."""
+    from engine.events import Event, EventType
     from engine.store import Store
-    from engine.telemetry import Event, EventType
 
     store = Store(tmp_path / "br.db", max_batch=10)
     store.linger = 3600.0

@@ -14,8 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from engine.events import Event, EventType
 from engine.store import Store
-from engine.telemetry import Event, EventType
 from engine.telemetry.collector import Collector
 
 FAKE_CLAUDE = Path(__file__).parent / "standins" / "fake_claude.py"

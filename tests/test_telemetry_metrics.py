@@ -8,8 +8,9 @@ import time
 
 import pytest
 
+from engine.events import Event, EventType
 from engine.store import Store
-from engine.telemetry import Event, EventType, metrics
+from engine.telemetry import metrics
 
 
 def reference(values: list[float]) -> dict[str, float]:

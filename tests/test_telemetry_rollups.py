@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from engine import clock
+from engine.events import Event, EventType
 from engine.store import Store
-from engine.telemetry import Event, EventType
 from engine.telemetry.cli import main
 from engine.telemetry.rollups import ATTEMPTS, prune, rollup, rollup_rows, week_start
 

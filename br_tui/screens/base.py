@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.app import ComposeResult
 from textual.css.query import NoMatches
+from textual.message import Message
 from textual.screen import Screen
 
 from br_tui.screens.live import ALL
@@ -78,14 +79,28 @@ class LiveScreen(Screen[None]):
     def _read_in_worker(self, topics: frozenset[str]) -> None:
         self._read(topics)
 
+    class Loaded(Message):
+        """A screen's read finished on the reader thread: the read model's typed answer
+        (`load`'s result), or the error that stopped it. Posted to the app, which hands it
+        to `screen` on the UI loop between the app's other messages."""
+
+        def __init__(
+            self, screen: LiveScreen, data: Any, error: BaseException | None = None
+        ) -> None:
+            super().__init__()
+            self.screen, self.data, self.error = screen, data, error
+
     def _read(self, topics: frozenset[str]) -> None:
-        """Runs on a thread; hands the result to the UI loop without waiting for it."""
+        """Runs on a thread; posts the result without waiting for the UI loop."""
         try:
             data = self.load(topics)
         except Exception as exc:  # the database is busy or gone: say so, keep going
-            self.br.hand_back(self._landed, None, exc)
+            self.br.post_message(self.Loaded(self, None, exc))
             return
-        self.br.hand_back(self._landed, data, None)
+        self.br.post_message(self.Loaded(self, data))
+
+    def loaded(self, message: Loaded) -> None:
+        self._landed(message.data, message.error)
 
     def _landed(self, data: Any, error: BaseException | None) -> None:
         self._inflight = False

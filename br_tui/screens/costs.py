@@ -7,8 +7,7 @@ each keystroke; everything that reads `agent_calls` runs on a thread.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -26,21 +25,18 @@ from br_tui.widgets.gauge import BudgetGauge
 from br_tui.widgets.line import Line
 from br_tui.widgets.live_table import Col, LiveTable
 from br_tui.widgets.palette import colour
-from engine import clock
+from engine import clock, views
+from engine.views import Spend
 
 PLOT_DAYS = 30
 
 
 @dataclass(slots=True)
 class CostsData:
-    available: str | None  # None, or why routing can't be shown
-    models: Any = None
-    by_model: list[dict[str, Any]] = field(default_factory=list)
-    by_session: list[dict[str, Any]] = field(default_factory=list)
-    by_day: list[dict[str, Any]] = field(default_factory=list)
-    budgets: list[Any] = field(default_factory=list)
-    budget_session: str | None = None
-    routing: Any = None  # engine.routing.RoutingNotes: levels routed up, recent escalations
+    """The model table (read once) and the read model's spend."""
+
+    models: Any
+    spend: Spend
 
 
 class DescribeInput(Input):
@@ -192,47 +188,14 @@ class CostsScreen(LiveScreen):
     # -- spend ---------------------------------------------------------------------------------
 
     def load(self, topics: frozenset[str]) -> CostsData:
-        try:
-            from engine.routing import (
-                Budgets,
-                budget_status,
-                load_models,
-                routing_notes,
-                spend_by,
-            )
-        except ImportError as exc:
-            return CostsData(f"routing is not available yet ({exc})")
-        store = self.br.store
+        from engine.routing import load_models
+
         models = self._models or load_models()
-        now = clock.now_dt()
-        data = CostsData(
-            None,
-            models,
-            spend_by(store, "model"),
-            spend_by(store, "session")[:50],
-            spend_by(store, "day", now=now),
+        return CostsData(
+            models, views.spend(self.br.store, self.br.current_session, clock.now_dt())
         )
-        data.routing = routing_notes(store, now=now)
-        sid = self.br.current_session
-        rows = store.query(
-            "SELECT id, config FROM sessions WHERE id=? OR ? IS NULL"
-            " ORDER BY created_at DESC LIMIT 1",
-            (sid, sid),
-        )
-        if rows:
-            try:
-                budgets = Budgets.from_config(json.loads(rows[0]["config"] or "{}").get("budget"))
-            except ValueError:
-                budgets = Budgets()
-            data.budgets = budget_status(store, budgets, session_id=rows[0]["id"], now=now)
-            data.budget_session = rows[0]["id"]
-        return data
 
     def show(self, data: CostsData) -> None:
-        muted = colour(self.app, "br-muted")
-        if data.available is not None:
-            self.query_one("#estimate", Static).update(Text(data.available, muted))
-            return
         first = self._models is None
         self._models = data.models
         if first:
@@ -241,18 +204,19 @@ class CostsScreen(LiveScreen):
         def tokens(r: dict[str, Any]) -> str:
             return f"{_short(r['input_tokens'])}/{_short(r['output_tokens'])}"
 
+        spend = data.spend
         self.by_model.sync(
-            {r["key"]: (r["key"], r["calls"], tokens(r), r["cost_usd"]) for r in data.by_model}
+            {r["key"]: (r["key"], r["calls"], tokens(r), r["cost_usd"]) for r in spend.by_model}
         )
         self.by_session.sync(
-            {r["key"]: (r["key"], r["calls"], r["cost_usd"]) for r in data.by_session}
+            {r["key"]: (r["key"], r["calls"], r["cost_usd"]) for r in spend.by_session}
         )
-        days = sorted(data.by_day, key=lambda r: r["key"], reverse=True)
+        days = sorted(spend.by_day, key=lambda r: r["key"], reverse=True)
         self.by_day.sync({r["key"]: (r["key"], r["calls"], r["cost_usd"]) for r in days})
-        self._plot(data.by_day)
-        self._budgets(data)
-        self._routing(data.routing)
-        shifts = list(data.routing.shifts) if data.routing else []
+        self._plot(spend.by_day)
+        self._budgets(spend)
+        self._routing(spend.routing)
+        shifts = list(spend.routing.shifts) if spend.routing else []
         if shifts != self._shifts:
             self._shifts = shifts
             self._estimate(self.query_one("#describe", Input).value)
@@ -296,7 +260,7 @@ class CostsScreen(LiveScreen):
         )
         self.query_one("#plot-title", Line).set(title)
 
-    def _budgets(self, data: CostsData) -> None:
+    def _budgets(self, data: Spend) -> None:
         box = self.query_one("#budgets", Vertical)
         title = Text("budgets", "bold")
         muted = colour(self.app, "br-muted")

@@ -11,7 +11,6 @@ task, `s` cycles sessions, `x` cancels the highlighted task.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from rich.text import Text
@@ -19,6 +18,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Input, Log
 
 from br_tui.screens.base import LiveScreen
@@ -29,7 +29,8 @@ from br_tui.widgets.live_table import Col, LiveTable
 from br_tui.widgets.palette import colour, state_text
 from br_tui.widgets.scrolling import NoLayoutOnGrow
 from br_tui.widgets.stream_log import StreamLog
-from engine import clock
+from engine import clock, views
+from engine.views import Feed
 
 TAIL = 1000  # lines read back from the database when a task is picked
 OUTPUT_CAP = 5000  # lines kept on screen per watched task
@@ -39,14 +40,6 @@ LEVELS = ("debug", "info", "warning", "error", "critical")
 
 class EventLog(NoLayoutOnGrow, Log):
     """The event log: growing doesn't re-lay out the screen."""
-
-
-@dataclass(slots=True)
-class FeedData:
-    session: dict[str, Any] | None
-    tasks: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    session_ids: list[str] = field(default_factory=list)
 
 
 class FeedScreen(LiveScreen):
@@ -109,46 +102,11 @@ class FeedScreen(LiveScreen):
 
     # -- reading -------------------------------------------------------------------------------
 
-    def load(self, topics: frozenset[str]) -> FeedData:
-        store = self.br.store
-        ids = [
-            r["id"]
-            for r in store.query(
-                "SELECT id FROM sessions ORDER BY created_at DESC, rowid DESC LIMIT 50"
-            )
-        ]
+    def load(self, topics: frozenset[str]) -> Feed:
         sid = self.br.current_session or self.session_id
-        if sid is None:
-            rows = store.query(
-                "SELECT id FROM sessions ORDER BY (status IN ('running','paused')) DESC,"
-                " created_at DESC, rowid DESC LIMIT 1"
-            )
-            sid = rows[0]["id"] if rows else None
-        if sid is None:
-            return FeedData(None)
-        session = store.query("SELECT * FROM sessions WHERE id=?", (sid,))
-        if not session:
-            return FeedData(None)
-        tasks = store.query(
-            "SELECT id, state, started_at, ended_at, duration_s FROM tasks WHERE session_id=?"
-            " ORDER BY seq",
-            (sid,),
-        )
-        if self._event_cursor == 0:  # first read: the recent past, not the whole history
-            events = store.query(
-                "SELECT * FROM (SELECT id, ts, type, level, task_id, worker_id, data FROM events"
-                " WHERE session_id=? ORDER BY id DESC LIMIT ?) ORDER BY id",
-                (sid, EVENT_CAP),
-            )
-        else:
-            events = store.query(
-                "SELECT id, ts, type, level, task_id, worker_id, data FROM events"
-                " WHERE session_id=? AND id>? ORDER BY id LIMIT ?",
-                (sid, self._event_cursor, EVENT_CAP),
-            )
-        return FeedData(session[0], tasks, events, ids)
+        return views.feed(self.br.store, sid, after_event=self._event_cursor, cap=EVENT_CAP)
 
-    def show(self, data: FeedData) -> None:
+    def show(self, data: Feed) -> None:
         if data.session is None:
             self.query_one("#output-title", Line).set(
                 Text("no sessions yet — press 1 then n to start one", colour(self.app, "br-muted"))
@@ -213,28 +171,39 @@ class FeedScreen(LiveScreen):
         self._loading_output = True
         self.br.reader.submit(self._fetch, sid, tid, first)
 
+    class OutputRead(Message):
+        """A task's output rows (seq, line), read on the reader thread."""
+
+        def __init__(
+            self,
+            screen: FeedScreen,
+            sid: str,
+            tid: str,
+            rows: list[dict[str, Any]],
+            error: str | None = None,
+        ) -> None:
+            super().__init__()
+            self.screen, self.sid, self.tid, self.rows, self.error = screen, sid, tid, rows, error
+
     def _fetch(self, sid: str, tid: str, first: bool) -> None:
+        """Reader thread: the watched task's tail (first) or its rows after the last seen."""
         store = self.br.store
         try:
-            self._fetch_rows(store, sid, tid, first)
+            if first:
+                rows = views.output_tail(store, sid, tid, TAIL)
+            else:
+                rows = views.output_after(store, sid, tid, self.last_seq, OUTPUT_CAP)
         except Exception as exc:
-            self.br.hand_back(self._got_output, sid, tid, [])
-            self.br.hand_back(self.notify, f"could not read output: {exc}", severity="error")
+            self.br.post_message(
+                self.OutputRead(self, sid, tid, [], f"could not read output: {exc}")
+            )
+            return
+        self.br.post_message(self.OutputRead(self, sid, tid, rows))
 
-    def _fetch_rows(self, store: Any, sid: str, tid: str, first: bool) -> None:
-        if first:
-            rows = store.query(
-                "SELECT * FROM (SELECT seq, line FROM output WHERE session_id=? AND task_id=?"
-                " ORDER BY seq DESC LIMIT ?) ORDER BY seq",
-                (sid, tid, TAIL),
-            )
-        else:
-            rows = store.query(
-                "SELECT seq, line FROM output WHERE session_id=? AND task_id=? AND seq>?"
-                " ORDER BY seq LIMIT ?",
-                (sid, tid, self.last_seq, OUTPUT_CAP),
-            )
-        self.br.hand_back(self._got_output, sid, tid, rows)
+    def output_read(self, message: OutputRead) -> None:
+        self._got_output(message.sid, message.tid, message.rows)
+        if message.error:
+            self.notify(message.error, severity="error")
 
     def _got_output(self, sid: str, tid: str, rows: list[dict[str, Any]]) -> None:
         self._loading_output = False

@@ -15,8 +15,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from engine.events import EventType
 from engine.store import Batch
-from engine.telemetry import EventType
 
 SESSIONS, TASKS, WORKERS, EVENTS, COSTS, ALERTS = (
     "sessions",

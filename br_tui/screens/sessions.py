@@ -8,9 +8,6 @@ events say the session changed, not when the key was pressed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,17 +20,10 @@ from br_tui.widgets.fmt import bar, duration, elapsed, money
 from br_tui.widgets.line import Line
 from br_tui.widgets.live_table import Col, LiveTable
 from br_tui.widgets.palette import colour, state_text
-from engine import clock
+from engine import clock, views
+from engine.views import SessionsPage
 
 SESSION_LIMIT = 200
-
-
-@dataclass(slots=True)
-class SessionsData:
-    sessions: list[dict[str, Any]]
-    costs: dict[str, float]
-    tasks_of: str | None = None
-    tasks: list[dict[str, Any]] = field(default_factory=list)
 
 
 class SessionsScreen(LiveScreen):
@@ -90,33 +80,10 @@ class SessionsScreen(LiveScreen):
 
     # -- reading -------------------------------------------------------------------------------
 
-    def load(self, topics: frozenset[str]) -> SessionsData:
-        store = self.br.store
-        rows = store.query(
-            "SELECT * FROM sessions ORDER BY created_at DESC, rowid DESC LIMIT ?",
-            (SESSION_LIMIT,),
-        )
-        costs: dict[str, float] = {}
-        if store.query("SELECT 1 FROM sqlite_master WHERE name='agent_calls'"):
-            costs = {
-                r["session_id"]: r["c"]
-                for r in store.query(
-                    "SELECT session_id, sum(cost_usd) AS c FROM agent_calls"
-                    " WHERE session_id IS NOT NULL GROUP BY session_id"
-                )
-            }
-        data = SessionsData(rows, costs)
-        sid = self.sessions.cursor_key or (rows[0]["id"] if rows else None)
-        if sid is not None:
-            data.tasks_of = sid
-            data.tasks = store.query(
-                "SELECT id, state, worker_id, attempts, duration_s, started_at, ended_at,"
-                " exit_code, reason FROM tasks WHERE session_id=? ORDER BY seq",
-                (sid,),
-            )
-        return data
+    def load(self, topics: frozenset[str]) -> SessionsPage:
+        return views.sessions_page(self.br.store, self.sessions.cursor_key, SESSION_LIMIT)
 
-    def show(self, data: SessionsData) -> None:
+    def show(self, data: SessionsPage) -> None:
         now = clock.now_dt()
         self.sessions.sync(
             {

@@ -208,7 +208,7 @@ class StreamsScreen(LiveScreen):
         from engine.streams import stream_diff
 
         files, diff = stream_diff(self.br.store, session_id, stream_id)
-        self.br.hand_back(self._show_diff, stream_id, files, diff)
+        self.app.call_from_thread(self._show_diff, stream_id, files, diff)
 
     def _show_diff(self, stream_id: str, files: list[str], diff: str) -> None:
         if not self.is_mounted:
@@ -262,11 +262,11 @@ class StreamsScreen(LiveScreen):
         try:
             result = run_checkpoint(self.br.store, session_id)
         except (CheckpointError, GitError) as exc:
-            self.br.hand_back(self._checkpoint_done, f"checkpoint: {exc}", "error")
+            self.app.call_from_thread(self._checkpoint_done, f"checkpoint: {exc}", "error")
             return
         severity = "information" if result.ok else "error"
-        self.br.hand_back(self._checkpoint_done, f"checkpoint {result.status}: {result.message}",
-                          severity)  # fmt: skip
+        message = f"checkpoint {result.status}: {result.message}"
+        self.app.call_from_thread(self._checkpoint_done, message, severity)
 
     def _checkpoint_done(self, message: str, severity: str) -> None:
         self.checkpointing = False
@@ -299,9 +299,9 @@ class StreamsScreen(LiveScreen):
                          stream_id=stream)  # fmt: skip
             self.br.store.flush()
         except DecisionError as exc:
-            self.br.hand_back(self.notify, str(exc), severity="warning")
+            self.app.call_from_thread(self.notify, str(exc), severity="warning")
             return
-        self.br.hand_back(self.request_refresh)
+        self.app.call_from_thread(self.request_refresh)
 
     def action_gate_output(self) -> None:
         key = self.gates.cursor_key
@@ -320,7 +320,7 @@ class StreamsScreen(LiveScreen):
              if g["id"] == gate_id),
             "gate",
         )  # fmt: skip
-        self.br.hand_back(self.app.push_screen, GateOutputScreen(f"gate {name}", text))
+        self.app.call_from_thread(self.app.push_screen, GateOutputScreen(f"gate {name}", text))
 
     def restyle(self) -> None:
         self.table.restyle()

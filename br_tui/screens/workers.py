@@ -5,7 +5,6 @@ lists the cluster's workers (address, threads, memory, current task) in a second
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -18,15 +17,9 @@ from br_tui.widgets.fmt import ago, elapsed
 from br_tui.widgets.line import Line
 from br_tui.widgets.live_table import Col, LiveTable
 from br_tui.widgets.palette import colour, state_text
-from engine import clock
-from engine.executors.dask import cluster_members, format_bytes
-
-
-@dataclass(slots=True)
-class PoolsData:
-    sessions: list[dict[str, Any]]
-    workers: list[dict[str, Any]]
-    members: list[dict[str, Any]]  # the workers of the Dask clusters sessions run on
+from engine import clock, views
+from engine.executors.dask import format_bytes
+from engine.views import Pools
 
 
 class WorkersScreen(LiveScreen):
@@ -72,36 +65,10 @@ class WorkersScreen(LiveScreen):
         self.cluster.display = False  # only while a session runs on a cluster
         yield self.cluster
 
-    def load(self, topics: frozenset[str]) -> PoolsData:
-        store = self.br.store
-        sessions = store.query(
-            "SELECT s.id, s.name, s.status, s.workers, s.owner_pid,"
-            " (SELECT count(*) FROM tasks t WHERE t.session_id=s.id"
-            "   AND t.state IN ('queued','waiting_lock','retrying')) AS queued,"
-            " (SELECT count(*) FROM tasks t WHERE t.session_id=s.id AND t.state='running')"
-            "   AS running"
-            " FROM sessions s WHERE s.status IN ('running','paused')"
-            " ORDER BY s.created_at DESC LIMIT 20"
-        )
-        if not sessions:  # nothing runs: show the latest session's (offline) pool
-            sessions = store.query(
-                "SELECT id, name, status, workers, owner_pid, 0 AS queued, 0 AS running"
-                " FROM sessions ORDER BY created_at DESC, rowid DESC LIMIT 1"
-            )
-        ids = [s["id"] for s in sessions]
-        workers: list[dict[str, Any]] = []
-        if ids:
-            marks = ",".join("?" * len(ids))
-            workers = store.query(
-                "SELECT w.*, t.started_at AS task_started FROM workers w LEFT JOIN tasks t"
-                " ON t.session_id=w.session_id AND t.id=w.current_task"
-                f" WHERE w.session_id IN ({marks})"
-                " ORDER BY w.session_id, CAST(substr(w.id, 2) AS INTEGER), w.id",
-                ids,
-            )
-        return PoolsData(sessions, workers, cluster_members(store, ids))
+    def load(self, topics: frozenset[str]) -> Pools:
+        return views.pools(self.br.store)
 
-    def show(self, data: PoolsData) -> None:
+    def show(self, data: Pools) -> None:
         now = clock.now_dt()
         self._sessions = {s["id"]: s for s in data.sessions}
         rows: dict[str, tuple[Any, ...]] = {}

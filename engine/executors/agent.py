@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.events import Event, EventType
 from engine.executors.agent_call import Backend, CallResult, call_cost
 from engine.executors.base import ControlSlot, Outcome, RunContext
 from engine.routing import failures
@@ -36,7 +37,6 @@ from engine.routing.models import ModelTable, load_models
 from engine.routing.outcomes import Policy
 from engine.routing.select import Selection, fallback_after, select_model
 from engine.store.db import now_iso
-from engine.telemetry.events import Event, EventType
 
 BACKENDS = ("command", "anthropic")
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from engine.notify.config import KINDS, NotifyConfig
 from engine.security.masking import redact
-from engine.telemetry.metrics import Queryable, rows
+from engine.store.queryable import Queryable
+from engine.telemetry.metrics import rows
 
 
 @dataclass(frozen=True)

@@ -193,8 +193,44 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
 
 def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
     path = Path(path)
+    data = _read_toml(text, path)
+    loc = _Locator(text)
+    defaults = _check_top(data, path, loc)
+    raw_tasks = data.get("task", [])
+    if not isinstance(raw_tasks, list) or not all(isinstance(t, dict) for t in raw_tasks):
+        raise PlanError(path, loc.section("", "task"), "tasks must be [[task]] tables")
+    if not raw_tasks:
+        raise PlanError(path, None, "the plan has no [[task]] tables")
+    base = path.parent if str(path) != "<plan>" else Path.cwd()
+    seen: dict[str, int] = {}
+    resolved: dict[str, str] = {}  # cwd -> absolute; thousands of tasks share a handful
+    tasks = [
+        _task_spec(t, i, defaults, path, loc, base, seen, resolved) for i, t in enumerate(raw_tasks)
+    ]
+    streams, gates, checkpoints = parse_streams(data, path, loc, tasks, base)
+    _check_needs(tasks, path, loc, len(raw_tasks), checkpoints)
+    agent, budget, executor, workers = _check_sections(data, path, loc)
+    name = data.get("name") or path.stem
+    return Plan(
+        path=path.resolve() if str(path) != "<plan>" else path,
+        name=str(name),
+        tasks=tasks,
+        digest=hashlib.sha256(text.encode()).hexdigest()[:16],
+        workers=workers,
+        agent=agent,
+        budget=budget,
+        models=data.get("models", {}),
+        executor=executor,
+        streams=streams,
+        checkpoints=checkpoints,
+        gates=gates,
+        base_dir=str(base.resolve()),
+    )
+
+
+def _read_toml(text: str, path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column \d+\)", msg)
@@ -205,13 +241,14 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
         raise PlanError(path, line, f"invalid TOML: {msg}") from None
     except RecursionError:
         raise PlanError(path, None, "nested too deeply: not a plan") from None
-    loc = _Locator(text)
 
+
+def _check_top(data: dict[str, Any], path: Path, loc: _Locator) -> dict[str, Any]:
+    """Top-level keys and the [defaults] table (returned)."""
     for key in data:
         if key not in TOP_KEYS:
             line = loc.section("", key) or loc.section(key)
             raise PlanError(path, line, f"unknown top-level key '{key}'{_suggest(key, TOP_KEYS)}")
-
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
         raise PlanError(path, loc.section("", "defaults"), "'defaults' must be a table")
@@ -222,82 +259,87 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
                 path, line, f"[defaults]: unknown key '{key}'{_suggest(key, DEFAULT_KEYS)}"
             )
         _check_type(path, line, "[defaults]", key, value)
+    return defaults
 
-    raw_tasks = data.get("task", [])
-    if not isinstance(raw_tasks, list) or not all(isinstance(t, dict) for t in raw_tasks):
-        raise PlanError(path, loc.section("", "task"), "tasks must be [[task]] tables")
-    if not raw_tasks:
-        raise PlanError(path, None, "the plan has no [[task]] tables")
 
-    base = path.parent if str(path) != "<plan>" else Path.cwd()
-    tasks: list[TaskSpec] = []
-    seen: dict[str, int] = {}
-    resolved: dict[str, str] = {}  # cwd -> absolute; thousands of tasks share a handful
-    for i, t in enumerate(raw_tasks):
-        where = f"task {t.get('id', f'#{i + 1}')!s}"
-        for key, value in t.items():
-            if key not in TASK_KEYS:
-                raise PlanError(
-                    path,
-                    loc.task(i, key),
-                    f"{where}: unknown key '{key}'{_suggest(key, TASK_KEYS)}",
-                )
-            _check_type(path, partial(loc.task, i, key), where, key, value)
-        task_id = t.get("id")
-        if task_id is None:
-            raise PlanError(path, loc.task(i), "task has no 'id'")
-        if not _ID.match(task_id):
-            raise PlanError(
-                path, loc.task(i, "id"), f"task id {task_id!r}: use letters, digits and _.:/@+-"
-            )
-        if task_id in seen:
-            first = loc.task(seen[task_id], "id") or loc.task(seen[task_id]) or 0
+def _task_spec(
+    t: dict[str, Any],
+    i: int,
+    defaults: dict[str, Any],
+    path: Path,
+    loc: _Locator,
+    base: Path,
+    seen: dict[str, int],
+    resolved: dict[str, str],
+) -> TaskSpec:
+    """The i-th [[task]] table, checked, with the defaults applied."""
+    where = f"task {t.get('id', f'#{i + 1}')!s}"
+    for key, value in t.items():
+        if key not in TASK_KEYS:
             raise PlanError(
                 path,
-                loc.task(i, "id"),
-                f"duplicate task id '{task_id}' (first defined at line {first})",
+                loc.task(i, key),
+                f"{where}: unknown key '{key}'{_suggest(key, TASK_KEYS)}",
             )
-        seen[task_id] = i
-        has_run, has_prompt = "run" in t, "prompt" in t
-        if has_run == has_prompt:
-            raise PlanError(path, loc.task(i), f"{where}: give exactly one of 'run' or 'prompt'")
-        body = t["run"] if has_run else t["prompt"]
-        if not body.strip():
-            key = "run" if has_run else "prompt"
-            raise PlanError(path, loc.task(i, key), f"{where}: '{key}' is empty")
-        merged = {**defaults, **t}
-        env = {**defaults.get("env", {}), **t.get("env", {})}
-        cwd = merged.get("cwd", ".")
-        stream = t.get("stream")
-        # a stream task's cwd is relative to the stream's worktree, resolved when it runs
-        if stream is not None and (Path(cwd).is_absolute() or ".." in Path(cwd).parts):
-            raise PlanError(
-                path, loc.task(i, "cwd"), f"{where}: a stream task's 'cwd' must stay inside"
-            )
-        tasks.append(
-            TaskSpec(
-                id=task_id,
-                run=t.get("run"),
-                prompt=t.get("prompt"),
-                needs=tuple(dict.fromkeys(t.get("needs", []))),
-                files=tuple(merged.get("files", [])),
-                timeout=float(merged["timeout"]) if "timeout" in merged else None,
-                retries=int(merged.get("retries", 0)),
-                retry_delay=float(merged.get("retry_delay", 1.0)),
-                env={k: str(v) for k, v in env.items()},
-                cwd=cwd
-                if stream is not None
-                else resolved.get(cwd) or resolved.setdefault(cwd, str((base / cwd).resolve())),
-                priority=int(merged.get("priority", 0)),
-                model=merged.get("model"),
-                complexity=merged.get("complexity"),
-                line=loc.header(i),
-                resources={k: float(v) for k, v in merged.get("resources", {}).items()},
-                stream=stream,
-            )
+        _check_type(path, partial(loc.task, i, key), where, key, value)
+    task_id = t.get("id")
+    if task_id is None:
+        raise PlanError(path, loc.task(i), "task has no 'id'")
+    if not _ID.match(task_id):
+        raise PlanError(
+            path, loc.task(i, "id"), f"task id {task_id!r}: use letters, digits and _.:/@+-"
         )
+    if task_id in seen:
+        first = loc.task(seen[task_id], "id") or loc.task(seen[task_id]) or 0
+        raise PlanError(
+            path,
+            loc.task(i, "id"),
+            f"duplicate task id '{task_id}' (first defined at line {first})",
+        )
+    seen[task_id] = i
+    has_run, has_prompt = "run" in t, "prompt" in t
+    if has_run == has_prompt:
+        raise PlanError(path, loc.task(i), f"{where}: give exactly one of 'run' or 'prompt'")
+    body = t["run"] if has_run else t["prompt"]
+    if not body.strip():
+        key = "run" if has_run else "prompt"
+        raise PlanError(path, loc.task(i, key), f"{where}: '{key}' is empty")
+    merged = {**defaults, **t}
+    env = {**defaults.get("env", {}), **t.get("env", {})}
+    cwd = merged.get("cwd", ".")
+    stream = t.get("stream")
+    # a stream task's cwd is relative to the stream's worktree, resolved when it runs
+    if stream is not None and (Path(cwd).is_absolute() or ".." in Path(cwd).parts):
+        raise PlanError(
+            path, loc.task(i, "cwd"), f"{where}: a stream task's 'cwd' must stay inside"
+        )
+    return TaskSpec(
+        id=task_id,
+        run=t.get("run"),
+        prompt=t.get("prompt"),
+        needs=tuple(dict.fromkeys(t.get("needs", []))),
+        files=tuple(merged.get("files", [])),
+        timeout=float(merged["timeout"]) if "timeout" in merged else None,
+        retries=int(merged.get("retries", 0)),
+        retry_delay=float(merged.get("retry_delay", 1.0)),
+        env={k: str(v) for k, v in env.items()},
+        cwd=cwd
+        if stream is not None
+        else resolved.get(cwd) or resolved.setdefault(cwd, str((base / cwd).resolve())),
+        priority=int(merged.get("priority", 0)),
+        model=merged.get("model"),
+        complexity=merged.get("complexity"),
+        line=loc.header(i),
+        resources={k: float(v) for k, v in merged.get("resources", {}).items()},
+        stream=stream,
+    )
 
-    streams, gates, checkpoints = parse_streams(data, path, loc, tasks, base)
+
+def _check_needs(
+    tasks: list[TaskSpec], path: Path, loc: _Locator, n_tables: int, checkpoints: list[Any]
+) -> None:
+    """Every `needs` names another task, and no cycle; `tasks` past the first `n_tables` are
+    the checkpoints' synthetic tasks (located at their `[[checkpoint]]` tables)."""
     index = {t.id: i for i, t in enumerate(tasks)}
     for i, t in enumerate(tasks):
         for dep in t.needs:
@@ -313,11 +355,17 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
     if cycle:
         first = index[cycle[0]]
         line = loc.task(first, "needs")
-        if first >= len(raw_tasks):  # a checkpoint's synthetic task
+        if first >= n_tables:  # a checkpoint's synthetic task
             line = next(c.line for c in checkpoints if c.id == cycle[0])
         raise PlanError(path, line, "dependency cycle: " + " -> ".join([*cycle, cycle[0]]))
 
-    for section in ("agent", "budget", "models", "executor"):
+
+def _check_sections(
+    data: dict[str, Any], path: Path, loc: _Locator
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], int | None]:
+    """[agent], [budget], [models], [executor] and `workers`: (agent, budget, executor,
+    workers)."""
+    for section in ("agent", "budget", "models"):
         if section in data and not isinstance(data[section], dict):
             raise PlanError(path, loc.section("", section), f"'{section}' must be a table")
     budget = data.get("budget", {})
@@ -345,22 +393,7 @@ def parse_plan(text: str, path: str | os.PathLike[str] = "<plan>") -> Plan:
     workers = data.get("workers")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise PlanError(path, loc.section("", "workers"), "'workers' must be a positive integer")
-    name = data.get("name") or path.stem
-    return Plan(
-        path=path.resolve() if str(path) != "<plan>" else path,
-        name=str(name),
-        tasks=tasks,
-        digest=hashlib.sha256(text.encode()).hexdigest()[:16],
-        workers=workers,
-        agent=agent,
-        budget=budget,
-        models=data.get("models", {}),
-        executor=executor,
-        streams=streams,
-        checkpoints=checkpoints,
-        gates=gates,
-        base_dir=str(base.resolve()),
-    )
+    return agent, budget, executor, workers
 
 
 def find_cycle(tasks: list[TaskSpec]) -> list[str] | None:

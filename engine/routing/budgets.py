@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.routing.costs import Queryable, total_spend
+from engine.routing.costs import total_spend
+
+if TYPE_CHECKING:
+    from engine.store.queryable import Queryable
 
 DEFAULT_SOFT_RATIO = 0.8
 _KEYS = {"session": "session_usd", "daily": "daily_usd", "monthly": "monthly_usd"}

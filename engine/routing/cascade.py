@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.routing.costs import Queryable
 from engine.routing.models import TIERS
 from engine.routing.outcomes import (
     DEFAULT_POLICY,
@@ -32,6 +31,7 @@ from engine.routing.outcomes import (
     level_shifts,
     load_attempts,
 )
+from engine.store.queryable import Queryable
 
 DEFAULT_LEVELS = frozenset({"simple", "moderate"})
 

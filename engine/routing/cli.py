@@ -16,19 +16,12 @@ import tomllib
 from collections.abc import Iterator
 from typing import IO, Any
 
+from engine import cli_support as cli
+from engine.cli_support import UsageError
 from engine.routing.estimate import estimate
 from engine.routing.models import ModelTable, load_models
 from engine.routing.outcomes import LevelShift
 from engine.routing.select import select_model
-
-
-class _Usage(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _Usage(f"{self.prog}: {message}")
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -39,17 +32,15 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         default=False if top else default,
         help="machine-readable output",
     )
-    parser.add_argument(
-        "--db", default=default, help="database (default: $BR_DB or ./.buildrunner/br.db)"
-    )
+    parser.add_argument("--db", default=default, help=cli.DB_HELP)
     parser.add_argument("--config", default=default,
                         help="TOML with [models] overrides (same shape as a plan's)")  # fmt: skip
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="br-tui routing", description="Complexity, models, costs and budgets.")
+    p = cli.parser(prog="br-tui routing", description="Complexity, models, costs and budgets.")
     _common(p, top=True)
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = cli.subcommands(p, "command")
     est = sub.add_parser("estimate", help="complexity level and model for a task description")
     est.add_argument("text", nargs="?", help="the task text")
     est.add_argument("--batch", metavar="FILE", help="JSON lines {id, text}; '-' for stdin")
@@ -169,7 +160,7 @@ def _money(x: float | None) -> str:
 def _cmd_estimate(args: argparse.Namespace, out: IO[str]) -> int:
     table = _table(args)
     if not args.batch and not args.text:
-        raise _Usage("br-tui routing estimate: give TEXT or --batch FILE")
+        raise UsageError("br-tui routing estimate: give TEXT or --batch FILE")
     shifts = _shifts(args)
     if args.batch:
         return _batch(args, table, shifts, out)
@@ -305,11 +296,9 @@ def main(argv: list[str], out: IO[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         return _COMMANDS[args.command](args, out)
-    except _Usage as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
+    except UsageError as exc:
+        return cli.fail(exc)
     except BrokenPipeError:
         return 0
     except (OSError, ValueError, RuntimeError, tomllib.TOMLDecodeError) as exc:
-        print(f"br-tui routing: {exc}", file=sys.stderr)
-        return 2
+        return cli.fail(exc, "br-tui routing")

@@ -6,12 +6,15 @@ sqlite-utils `Database`), so the CLI, the app and the budgets share one set of q
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from engine import clock
+
+if TYPE_CHECKING:  # the store itself is not loaded for this: `routing` is on a hook's path
+    from engine.store.queryable import Queryable
 
 PERIODS = ("day", "week", "month")
 GROUPINGS = {
@@ -21,10 +24,6 @@ GROUPINGS = {
     "day": "substr(ts, 1, 10)",
     "week": "strftime('%Y-W%W', substr(ts, 1, 19))",
 }
-
-
-class Queryable(Protocol):
-    def query(self, sql: str, params: Sequence[Any] = ...) -> Iterable[dict[str, Any]]: ...
 
 
 @dataclass(slots=True)

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.routing.costs import Queryable
 from engine.routing.failures import TASK_FAILURE, TIMEOUT
 from engine.routing.models import TIER_FOR_LEVEL, TIERS
+from engine.store.queryable import Queryable
 
 #: Failure classes that count against a model (the rest are the service's, not the model's).
 MODEL_FAILURES = frozenset({TASK_FAILURE, TIMEOUT, None})

@@ -10,19 +10,9 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-USAGE_ERROR = 2
-
-
-def _parser_class():  # argparse costs a hook ~6 ms (it pulls in gettext, locale and shutil)
-    import argparse
-
-    class _Parser(argparse.ArgumentParser):
-        def error(self, message: str) -> None:  # type: ignore[override]
-            sys.stderr.write(f"br-tui --scan: {message}\n")
-            raise SystemExit(USAGE_ERROR)
-
-    return _Parser
-
+from engine.cli_support import EXIT_USAGE as USAGE_ERROR
+from engine.cli_support import UsageError, fail
+from engine.cli_support import parser_class as _parser_class
 
 _FLAGS = {
     "--staged": "staged",
@@ -156,6 +146,8 @@ def main(argv: list[str]) -> int:
     if args is None:
         try:
             args = _scan_parser().parse_args(argv)  # type: ignore[assignment]
+        except UsageError as exc:
+            return fail(exc)
         except SystemExit as exc:  # usage error or --help: return the code, don't exit the caller
             return int(exc.code or 0)
     try:
@@ -174,6 +166,8 @@ def hooks_main(argv: list[str]) -> int:
     p.add_argument("--repo", default=".", help="repository (default: current directory)")
     try:
         args = p.parse_args(argv)
+    except UsageError as exc:
+        return fail(exc)
     except SystemExit as exc:
         return int(exc.code or 0)
     from engine.security.hooks import install_hook, uninstall_hook

@@ -3,14 +3,12 @@
 from engine.sessions.claim import claim_session
 from engine.sessions.control import cancel_unowned, owner_alive, recover, request
 from engine.sessions.repo import (
-    Progress,
     SessionError,
     check_agent_config,
     cleanup,
     create_session,
     list_sessions,
     load_specs,
-    progress,
     resolve_session,
     session_tasks,
 )
@@ -19,7 +17,6 @@ from engine.sessions.scheduler import Scheduler
 from engine.sessions.states import SessionStatus, TaskState
 
 __all__ = [
-    "Progress",
     "RunnerOptions",
     "Scheduler",
     "SessionError",
@@ -34,7 +31,6 @@ __all__ = [
     "list_sessions",
     "load_specs",
     "owner_alive",
-    "progress",
     "recover",
     "request",
     "resolve_session",

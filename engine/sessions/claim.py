@@ -23,9 +23,10 @@ import sqlite_utils
 
 from engine import clock
 from engine.locks import HOST, pid_alive
+from engine.sessions import journal
 from engine.sessions.repo import SessionError
 from engine.sessions.states import SessionStatus
-from engine.store import Store, now_iso
+from engine.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +108,7 @@ def claim_session(store: Store, session_id: str, *, heartbeat_timeout: float = 3
             owner = Owner(pid, host, beat, start if pid else None)
             if holds(owner, heartbeat_timeout):
                 return owner
-        db.execute(
-            "UPDATE sessions SET owner_pid=?, owner_host=?, owner_heartbeat_at=?, owner_start=?"
-            " WHERE id=?",
-            (me, HOST, now_iso(), process_start(me), session_id),
-        )
+        journal.owner_claimed(db, session_id, me, process_start(me))
         return None
 
     result = store.call(cas).result()

@@ -18,12 +18,12 @@ import sqlite_utils
 
 from engine import clock
 from engine.locks import HOST, pid_alive
+from engine.sessions import journal
 from engine.sessions.claim import claim_session
 from engine.sessions.orphans import kill_orphans
 from engine.sessions.repo import SessionError, resolve_session
-from engine.sessions.states import ACTIVE_SESSION, SessionStatus, TaskState
+from engine.sessions.states import ACTIVE_SESSION, SessionStatus
 from engine.store import Store, now_iso
-from engine.telemetry import Event, EventType
 
 ACTIONS = {"pause", "resume", "cancel", "scale", "cancel_task"}
 
@@ -68,21 +68,7 @@ def request(
             f"session {session['id']}'s owner (pid {session['owner_pid']}) is gone:"
             " `br-tui resume` recovers and finishes it"
         )
-    control_id = store.call(
-        lambda db: (
-            db["controls"]
-            .insert(
-                {
-                    "session_id": session["id"],
-                    "action": action,
-                    "arg": arg,
-                    "requested_at": now_iso(),
-                    "requested_by": os.getpid(),
-                }
-            )
-            .last_pk
-        )
-    ).result()
+    control_id = journal.control_requested(store, session["id"], action, arg)
     if session.get("owner_wake") and session.get("owner_host") == HOST:
         try:  # the owner installed a handler and said so: wake it instead of waiting a poll
             os.kill(session["owner_pid"], signal.SIGUSR1)
@@ -143,47 +129,13 @@ def recover(store: Store, session: dict[str, Any], *, reason: str = "owner died"
 
     def run(db: sqlite_utils.Database) -> dict[str, Any]:
         killed = _kill_leftovers(db, session) + orphans
-        workers = [
-            r["id"]
-            for r in db.query(
-                "SELECT id FROM workers WHERE session_id=? AND status != 'offline'", (sid,)
-            )
-        ]
-        tasks = [
-            r["id"]
-            for r in db.query(
-                "SELECT id FROM tasks WHERE session_id=? AND state IN (?,?,?)",
-                (sid, TaskState.RUNNING, TaskState.WAITING_LOCK, TaskState.RETRYING),
-            )
-        ]
-        db.execute(
-            "UPDATE attempts SET ended_at=?, status='lost', reason=? WHERE session_id=?"
-            " AND ended_at IS NULL",
-            (stamp, why, sid),
-        )
-        db.execute("UPDATE workers SET status='offline', current_task=NULL WHERE session_id=?",
-                   (sid,))  # fmt: skip
-        db.execute(
-            "UPDATE tasks SET state=?, worker_id=NULL WHERE session_id=? AND state IN (?,?,?)",
-            (TaskState.QUEUED, sid, TaskState.RUNNING, TaskState.WAITING_LOCK, TaskState.RETRYING),
-        )
-        db.execute("DELETE FROM locks WHERE session_id=?", (sid,))
-        db.execute("UPDATE sessions SET owner_pid=NULL WHERE id=? AND owner_pid IS ?",
-                   (sid, session.get("owner_pid")))  # fmt: skip
-        return {"killed": killed, "workers": workers, "tasks": tasks}
+        dead = session.get("owner_pid")
+        return {"killed": killed, **journal.take_back(db, sid, stamp, why, dead)}
 
     result = store.call(run).result()
-    events = [
-        Event(EventType.SESSION_RECOVERED, sid,
-              data={"reason": why, "killed": result["killed"], "requeued": len(result["tasks"])})
-    ]  # fmt: skip
-    events += [
-        Event(EventType.WORKER_OFFLINE, sid, worker_id=w, data={"reason": why})
-        for w in result["workers"]
-    ]
-    events += [
-        Event(EventType.TASK_REQUEUED, sid, t, data={"reason": why}) for t in result["tasks"]
-    ]
+    events = journal.taken_back_events(
+        sid, why, result["killed"], result["workers"], result["tasks"]
+    )
     store.write(events=events)
     store.flush()
     return {"killed": result["killed"], "workers": len(result["workers"]),
@@ -193,35 +145,6 @@ def recover(store: Store, session: dict[str, Any], *, reason: str = "owner died"
 def cancel_unowned(store: Store, session_id: str, reason: str = "cancelled by user") -> None:
     """Cancel a session nobody runs: its unfinished tasks end cancelled, the session too."""
     stamp = now_iso()
-
-    sid = session_id
-
-    def run(db: sqlite_utils.Database) -> list[str]:
-        ids = [
-            r["id"]
-            for r in db.query(
-                "SELECT id FROM tasks WHERE session_id=? AND state NOT IN (?,?,?)",
-                (sid, TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED),
-            )
-        ]
-        db.execute(
-            "UPDATE tasks SET state=?, reason=?, ended_at=? WHERE session_id=?"
-            " AND state NOT IN (?,?,?)",
-            (TaskState.CANCELLED, reason, stamp, sid, TaskState.SUCCEEDED, TaskState.FAILED,
-             TaskState.CANCELLED),
-        )  # fmt: skip
-        db.execute(
-            "UPDATE sessions SET status=?, reason=?, ended_at=?, cancelled=(SELECT count(*)"
-            " FROM tasks WHERE session_id=? AND state='cancelled') WHERE id=?",
-            (SessionStatus.CANCELLED, reason, stamp, sid, sid),
-        )
-        return ids
-
-    ids = store.call(run).result()
-    store.write(
-        events=[
-            *(Event(EventType.TASK_CANCELLED, session_id, t, data={"reason": reason}) for t in ids),
-            Event(EventType.SESSION_CANCELLED, session_id, data={"reason": reason}),
-        ]
-    )
+    ids = store.call(lambda db: journal.cancel_all(db, session_id, stamp, reason)).result()
+    store.write(events=journal.cancelled_events(session_id, ids, reason))
     store.flush()

@@ -1,4 +1,4 @@
-"""Sessions as rows: create from a plan, look up, list, derive progress, clean up.
+"""Sessions as rows: create from a plan, look up, list, clean up.
 
 A task's command, prompt and env are stored masked. When masking changed them, the row is
 flagged `needs_plan`: a process that resumes the session re-reads those tasks from the plan
@@ -9,39 +9,18 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from engine import clock
 from engine.plan import Plan, PlanError, TaskSpec, load_plan
-from engine.security.masking import redact
-from engine.sessions.states import FINISHED_SESSION, SessionStatus, TaskState
-from engine.store import Store, iso_from_ts
-from engine.telemetry import Event, EventType
-from engine.telemetry.events import DEFAULT_LEVELS, SCHEMA_VERSION, Level
+from engine.sessions import journal
+from engine.sessions.states import FINISHED_SESSION, SessionStatus
+from engine.store import Store
 
 
 class SessionError(Exception):
     """An unknown, ambiguous or unusable session id: one line for the user."""
-
-
-@dataclass(slots=True)
-class Progress:
-    total: int
-    succeeded: int
-    failed: int
-    cancelled: int
-    running: int
-    queued: int
-
-    @property
-    def done(self) -> int:
-        return self.succeeded + self.failed + self.cancelled
-
-    @property
-    def fraction(self) -> float:
-        return self.done / self.total if self.total else 1.0
 
 
 def new_session_id() -> str:
@@ -70,64 +49,7 @@ def create_session(
     """
     check_agent_config(plan)
     session_id = new_session_id()
-    now = clock.now()
-    stamp = iso_from_ts(now)  # one moment: the session, its created event, every queued task
-    ops: list[tuple[str, tuple[Any, ...]]] = [
-        (
-            "INSERT INTO sessions (id, name, plan_path, plan_hash, status, created_at, workers,"
-            " total, config) VALUES (?,?,?,?,?,?,?,?,?)",
-            (
-                session_id,
-                name or plan.name,
-                str(plan.path),
-                plan.digest,
-                SessionStatus.CREATED,
-                stamp,
-                workers,
-                len(plan.tasks),
-                json.dumps(plan.config),
-            ),
-        )
-    ]
-    events = [
-        Event(
-            EventType.SESSION_CREATED,
-            session_id,
-            data={"name": name or plan.name, "plan": str(plan.path), "total": len(plan.tasks)},
-            ts=now,
-        )
-    ]
-    for seq, task in enumerate(plan.tasks):
-        spec = json.dumps(task.to_json())
-        masked = redact(spec)
-        ops.append(
-            (
-                "INSERT INTO tasks (session_id, id, seq, kind, spec, needs_plan, priority, state)"
-                " VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    session_id,
-                    task.id,
-                    seq,
-                    task.kind,
-                    masked,
-                    int(masked != spec),
-                    task.priority,
-                    TaskState.QUEUED,
-                ),
-            )
-        )
-    queued = (  # every task enters the queue now: one event each, built by SQLite
-        "INSERT INTO events (ts, type, level, session_id, task_id, data, v)"
-        " SELECT ?, ?, ?, session_id, id, json_object('kind', kind), ? FROM tasks"
-        " WHERE session_id = ? ORDER BY seq",
-        (stamp, EventType.TASK_QUEUED, DEFAULT_LEVELS.get(EventType.TASK_QUEUED, Level.INFO),
-         SCHEMA_VERSION, session_id),
-    )  # fmt: skip
-    if plan.streams:  # streams call site: base commit and target recorded at creation
-        from engine.streams import stream_rows
-
-        ops += stream_rows(plan, session_id, stamp)
-    store.write(ops, events, derived=[queued])
+    journal.session_created(store, plan, session_id, name=name, workers=workers)
     return session_id
 
 
@@ -158,6 +80,11 @@ def session_tasks(store: Store, session_id: str) -> list[dict[str, Any]]:
     return store.query("SELECT * FROM tasks WHERE session_id = ? ORDER BY seq", (session_id,))
 
 
+def task_states(store: Store, session_id: str) -> list[dict[str, Any]]:
+    """Each task's id, state and attempts so far (what a resumed runner starts from)."""
+    return store.query("SELECT id, state, attempts FROM tasks WHERE session_id=?", (session_id,))
+
+
 def load_specs(store: Store, session: dict[str, Any]) -> list[TaskSpec]:
     """The runnable specs of a session's tasks, re-reading the plan where rows are masked."""
     rows = session_tasks(store, session["id"])
@@ -182,26 +109,6 @@ def load_specs(store: Store, session: dict[str, Any]) -> list[TaskSpec]:
         else:
             specs.append(TaskSpec.from_json(row["id"], json.loads(row["spec"])))
     return specs
-
-
-def progress(store: Store, session_id: str) -> Progress:
-    counts = {
-        r["state"]: r["n"]
-        for r in store.query(
-            "SELECT state, count(*) AS n FROM tasks WHERE session_id=? GROUP BY state",
-            (session_id,),
-        )
-    }
-    return Progress(
-        total=sum(counts.values()),
-        succeeded=counts.get(TaskState.SUCCEEDED, 0),
-        failed=counts.get(TaskState.FAILED, 0),
-        cancelled=counts.get(TaskState.CANCELLED, 0),
-        running=counts.get(TaskState.RUNNING, 0),
-        queued=counts.get(TaskState.QUEUED, 0)
-        + counts.get(TaskState.WAITING_LOCK, 0)
-        + counts.get(TaskState.RETRYING, 0),
-    )
 
 
 def list_sessions(

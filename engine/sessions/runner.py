@@ -1,9 +1,12 @@
-"""The owner of a running session: decides what runs, runs it on the pool, records everything.
+"""The runner: what runs next, on which worker, and what came of it — for one live session.
 
-One direction of flow: the scheduler says what is ready, a worker takes it (after its file locks),
-an executor runs it, and every change goes to the store (committed before it is announced).
-Control — pause, resume, cancel, scale, cancel one task — arrives as a method call from this
-process or as a row in `controls` from another; both end in `apply`.
+It reads select → execute → record: the scheduler says what is ready and a worker takes it
+(after its file locks: `_pick`), an executor runs it (`_execute`), and the outcome is recorded
+through the journal (`_record_outcome`: retry, or end with its dependents cascaded) — committed
+before it is announced. Control — pause, resume, cancel, scale, cancel one task — arrives as a
+method call from this process or as a row in `controls` from another; both end in `apply`.
+The periodic loops (heartbeats, control rows, lock waits) are `duties`; the process around a
+run (signals, alerts, recovery) is the owner's.
 """
 
 from __future__ import annotations
@@ -14,27 +17,22 @@ import os
 import random
 import signal
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.executors import (
-    ControlSlot,
-    Executor,
-    ExecutorUnavailable,
-    Outcome,
-    RunContext,
-    SubprocessExecutor,
-)
-from engine.locks import HOST, Holder, any_overlap, claim, path_matches, release_sql
-from engine.locks import changes as git_changes
+from engine.events import Event, EventType
+from engine.executors import ControlSlot, ExecutorUnavailable, Outcome
 from engine.plan import TaskSpec
-from engine.sessions.claim import process_start
-from engine.sessions.repo import SessionError, load_specs
+from engine.sessions.duties import Duties, group_alive
+from engine.sessions.execute import ChangeCheck, Executors
+from engine.sessions.journal import Journal, Ops, outcome_data
+from engine.sessions.locking import SessionLocks
+from engine.sessions.repo import SessionError, load_specs, task_states
 from engine.sessions.scheduler import Scheduler
 from engine.sessions.states import SessionStatus, TaskState
 from engine.store import Store, now_iso
 from engine.streams import StreamRuntime
-from engine.telemetry import Event, EventType, OutputLine
 from engine.workers import Pool, Worker, WorkerStatus
 
 MAX_BACKOFF_S = 60.0
@@ -79,20 +77,18 @@ class SessionRunner:
         self.counts = {"succeeded": 0, "failed": 0, "cancelled": 0}
         for ok in (finished or {}).values():
             self.counts["succeeded" if ok else "failed"] += 1
+        self.journal = Journal(store, self.session_id, self.counts)
         self.slots: dict[str, ControlSlot] = {}
-        self.held: dict[str, tuple[str, ...]] = {}
-        self.lock_waiting: dict[str, str] = {}
         self.paused = False
         self.cancelling: str | None = None
         self.status = SessionStatus(session["status"])
         self._waiters: set[asyncio.Future[None]] = set()
+        self.locks = SessionLocks(
+            store, self.journal, self.state, self._requeue, self.options.heartbeat_timeout
+        )
         self._remote = self._remote_executor()  # None: tasks run on this machine
-        self._shell: Any = self._remote or SubprocessExecutor()
-        self._shell.kill_grace_s = self.options.kill_grace
-        self._agent: Executor | None = None
-        self._git: dict[str, str | None] = {}
-        # os.environ decodes every variable on each copy; tasks start from one snapshot.
-        self._base_env = dict(os.environ)
+        self.executors = Executors(store, self.config, self.options.kill_grace, self._remote)
+        self.changes = ChangeCheck(self.session_id)
         # streams call site 1/4: worktrees, commits, decisions around each task
         self.streams = StreamRuntime(store, self.session_id, self.config)
         self.pool = Pool(
@@ -124,9 +120,7 @@ class SessionRunner:
     ) -> SessionRunner:
         """Rebuild a runner for a session whose rows exist (created, paused, or recovered)."""
         specs = load_specs(store, session)
-        rows = store.query(
-            "SELECT id, state, attempts FROM tasks WHERE session_id=?", (session["id"],)
-        )
+        rows = task_states(store, session["id"])
         ended = (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED)
         finished = {r["id"]: r["state"] == TaskState.SUCCEEDED for r in rows if r["state"] in ended}
         runner = cls(
@@ -144,6 +138,16 @@ class SessionRunner:
             if r["state"] in ended:
                 runner.state[r["id"]] = TaskState(r["state"])
         return runner
+
+    @property
+    def total(self) -> int:
+        """Tasks in the session."""
+        return len(self.specs)
+
+    @property
+    def ended(self) -> int:
+        """Tasks that have ended (succeeded, failed or cancelled)."""
+        return sum(1 for s in self.state.values() if s.finished)
 
     # -- public control ----------------------------------------------------------------------
 
@@ -186,20 +190,22 @@ class SessionRunner:
         self.cancelling = reason
         for slot in self.slots.values():
             slot.cancel()
-        now = now_iso()
-        ops = []
-        events = []
+        ended: list[tuple[str, TaskState, str | None]] = []
         for tid in list(self.sched.pending()):
             if tid in self.slots or tid not in self.sched.waiting:
                 continue  # running (its outcome records the cancel) or cascaded already
             for gone in [tid, *(d for d, _ in self._finish_task(tid, TaskState.CANCELLED))]:
-                ops.append(self._task_end_op(gone, TaskState.CANCELLED, now, None, reason))
-                events.append(
-                    Event(EventType.TASK_CANCELLED, self.session_id, gone, data={"reason": reason})
-                )
-        self.store.write([*ops, self._counts_op()], events)
+                ended.append((gone, TaskState.CANCELLED, reason))
+        self.journal.tasks_ended(ended)
         self._notify()
         return "cancelling"
+
+    def stop_now(self) -> None:
+        """Stop every running task at once: SIGTERM then SIGKILL with no grace in between (a
+        second interrupt, when the user won't wait for the first one's clean cancel)."""
+        self.executors.no_grace()
+        for slot in self.slots.values():
+            slot.cancel()
 
     def cancel_task(self, task_id: str) -> str:
         if task_id not in self.specs:
@@ -210,34 +216,19 @@ class SessionRunner:
         if task_id not in self.sched.waiting:
             return "task already finished"
         self.sched.remove(task_id)
-        self.lock_waiting.pop(task_id, None)
+        self.locks.waiting.pop(task_id, None)
         self._record_end(task_id, TaskState.CANCELLED, None, "cancelled by user", [])
         return "cancelled task"
 
     def scale(self, n: int) -> str:
         added, retired = self.pool.scale(n)
-        stamp = now_iso()
-        self.store.write(
-            [self._worker_op(w, stamp) for w in added]
-            + [("UPDATE sessions SET workers=? WHERE id=?", (self.pool.target, self.session_id))],
-            [
-                Event(
-                    EventType.WORKER_SCALED,
-                    self.session_id,
-                    data={"target": self.pool.target, "added": len(added), "retired": len(retired)},
-                ),
-                *(Event(EventType.WORKER_ONLINE, self.session_id, worker_id=w.id) for w in added),
-            ],
-        )
+        self.journal.scaled(self.pool.target, added, len(retired))
         self._notify()
         return f"scaled to {self.pool.target}"
 
     def _set_status(self, status: SessionStatus, etype: EventType) -> None:
         self.status = status
-        self.store.write(
-            [("UPDATE sessions SET status=? WHERE id=?", (status, self.session_id))],
-            [Event(etype, self.session_id, data={"running": len(self.slots)})],
-        )
+        self.journal.status(status, etype, len(self.slots))
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -249,53 +240,17 @@ class SessionRunner:
                 raise SessionError(str(exc)) from None
             if self.options.workers is None:
                 self.pool.resize(slots)
-        wake = self._install_wake()  # before announcing ourselves as the owner
-        stamp = now_iso()
-        self.store.write(
-            [
-                (
-                    "UPDATE sessions SET status=?, started_at=coalesce(started_at, ?),"
-                    " owner_pid=?, owner_host=?, owner_heartbeat_at=?, workers=?, owner_wake=?,"
-                    " owner_start=? WHERE id=?",
-                    (
-                        SessionStatus.RUNNING,
-                        stamp,
-                        os.getpid(),
-                        HOST,
-                        stamp,
-                        self.pool.target,
-                        int(wake),
-                        process_start(os.getpid()),
-                        self.session_id,
-                    ),
-                )
-            ],
-            [Event(EventType.SESSION_STARTED, self.session_id, data={"workers": self.pool.target})],
-        )
+        duties = Duties(self)
+        wake = duties.install_wake()  # before announcing ourselves as the owner
+        stamp = self.journal.session_started(self.pool.target, wake)
         self.status = SessionStatus.RUNNING
         self._cancel_blocked()
-        workers = self.pool.start()
-        self.store.write(
-            [self._worker_op(w, stamp) for w in workers],
-            [Event(EventType.WORKER_ONLINE, self.session_id, worker_id=w.id) for w in workers],
-        )
-        tickers = [
-            asyncio.create_task(self._heartbeat_loop(), name="br-heartbeat"),
-            asyncio.create_task(self._control_loop(), name="br-control"),
-            asyncio.create_task(self._lock_loop(), name="br-locks"),
-        ]
+        self.journal.workers_online(self.pool.start(), stamp)
+        duties.start()
         try:
             await self.pool.join()
         finally:
-            if wake:
-                self.store.write(
-                    [("UPDATE sessions SET owner_wake=0 WHERE id=?", (self.session_id,))]
-                )
-                await self.store.aflush()
-                asyncio.get_running_loop().remove_signal_handler(signal.SIGUSR1)
-            for t in tickers:
-                t.cancel()
-            await asyncio.gather(*tickers, return_exceptions=True)
+            await duties.stop()
             await self.pool.close()
             if self._remote is not None:
                 await self._remote.aclose()
@@ -318,34 +273,12 @@ class SessionRunner:
         reason = self.cancelling
         if status is SessionStatus.FAILED:
             reason = f"{self.counts['failed']} failed, {self.counts['cancelled']} cancelled"
-        stamp = now_iso()
         self.status = status
         wall = time.monotonic() - self.started_at
-        self.store.write(
-            [
-                (
-                    "UPDATE sessions SET status=?, reason=?, ended_at=?, owner_heartbeat_at=?"
-                    " WHERE id=?",
-                    (status, reason, stamp, stamp, self.session_id),
-                ),
-                self._counts_op(),
-                *(
-                    self._worker_op(w, stamp, WorkerStatus.OFFLINE)
-                    for w in self.pool.workers.values()
-                ),
-                ("DELETE FROM locks WHERE session_id=?", (self.session_id,)),
-            ],
-            [
-                Event(
-                    etype,
-                    self.session_id,
-                    data={**self.counts, "wall_s": round(wall, 3), "reason": reason},
-                )
-            ],
-        )
+        self.journal.session_ended(status, etype, reason, wall, self.pool.workers.values())
         await self.store.aflush()
 
-    # -- workers -----------------------------------------------------------------------------
+    # -- select: a worker takes the next ready task, after its locks ---------------------------
 
     async def _worker_loop(self, worker: Worker) -> None:
         while True:
@@ -386,11 +319,7 @@ class SessionRunner:
             if self._finished() or worker.retiring or (self.cancelling and not self.slots):
                 if worker.retiring:
                     worker.status = WorkerStatus.OFFLINE
-                    self.store.write(
-                        [self._worker_op(worker, now_iso())],
-                        [Event(EventType.WORKER_OFFLINE, self.session_id, worker_id=worker.id,
-                               data={"reason": "scaled down"})],
-                    )  # fmt: skip
+                    self.journal.worker_retired(worker)
                 if not worker.retiring and not self._finished() and self.cancelling:
                     continue_wait = bool(self.slots)
                     if continue_wait:
@@ -408,66 +337,33 @@ class SessionRunner:
             spec = self.specs[tid]
             if not spec.files:
                 return tid
-            clash = next(
-                (other for other, pats in self.held.items() if any_overlap(spec.files, pats)), None
-            )
-            if clash is not None:
-                self._wait_lock(tid, f"task {clash} of this session")
-                continue
-            self.held[tid] = spec.files  # reserve before awaiting, so sibling workers see it
-            holder: Holder | None = await self.store.acall(
-                claim(self.session_id, tid, spec.files, stale_after=self.options.heartbeat_timeout)
-            )  # type: ignore[arg-type]
-            if holder is not None:
-                del self.held[tid]
-                self._wait_lock(tid, f"task {holder.task_id} of session {holder.session_id}")
+            if not await self.locks.take(tid, spec.files):
                 continue
             if self.paused or self.cancelling:  # things changed while we waited for the claim
-                self._release(tid)
+                self.locks.release(tid)
                 self.sched.push(tid)
                 return None
-            if tid in self.lock_waiting:
-                del self.lock_waiting[tid]
-            self.store.publish(
-                Event(EventType.LOCK_ACQUIRED, self.session_id, tid, worker.id,
-                      data={"files": list(spec.files)})
-            )  # fmt: skip
+            self.locks.taken(tid, worker, spec.files)
             return tid
         return None
 
-    def _wait_lock(self, tid: str, holder: str) -> None:
-        first = tid not in self.lock_waiting
-        self.lock_waiting[tid] = holder
-        if first:
-            self.state[tid] = TaskState.WAITING_LOCK
-            self.store.write(
-                [("UPDATE tasks SET state=? WHERE session_id=? AND id=?",
-                  (TaskState.WAITING_LOCK, self.session_id, tid))],
-                [Event(EventType.LOCK_WAITED, self.session_id, tid, data={"held_by": holder})],
-            )  # fmt: skip
-
-    def _release(self, tid: str) -> list[tuple[str, tuple[Any, ...]]]:
-        if self.held.pop(tid, None) is None:
-            return []
-        if self.lock_waiting:
-            self._requeue_lock_waiters()
-        return [release_sql(self.session_id, tid)]
-
-    def _requeue_lock_waiters(self) -> None:
-        for tid in list(self.lock_waiting):
+    def _requeue(self, tids: Iterable[str]) -> None:
+        for tid in tids:
             self.sched.push(tid)
         self._notify()
 
-    def _executor_for(self, spec: TaskSpec) -> Executor:
-        if spec.prompt is None:
-            return self._shell
-        if self._agent is None:
-            from engine.executors.agent import make_agent_executor
+    def retry_lock_waiters(self) -> None:
+        """Look again for tasks waiting on locks (another process may have freed them)."""
+        if self.locks.waiting and not self.paused:
+            self.locks.retry()
 
-            self._agent = make_agent_executor(self.store, self.config)
-            if self._remote is not None:
-                self._remote.place_agent(self._agent)
-        return self._agent
+    def task_alive(self, tid: str | None) -> bool:
+        """Is the task running here, its process group alive (or it is an API call)?"""
+        slot = self.slots.get(tid or "")
+        ctl = slot.current if slot else None
+        return ctl is not None and group_alive(getattr(ctl, "pgid", None))
+
+    # -- execute -------------------------------------------------------------------------------
 
     async def _execute(self, worker: Worker, tid: str) -> None:
         spec = self.specs[tid]
@@ -481,81 +377,30 @@ class SessionRunner:
         worker.status, worker.current_task = WorkerStatus.BUSY, tid
         worker.busy_since = time.monotonic()
         stamp = now_iso()
-        started_event = Event(EventType.TASK_STARTED, self.session_id, tid, worker.id,
-                              data={"attempt": attempt, "kind": spec.kind})  # fmt: skip
-        start_ops = [
-            (
-                "UPDATE tasks SET state=?, attempts=?, worker_id=?,"
-                " started_at=coalesce(started_at, ?) WHERE session_id=? AND id=?",
-                (TaskState.RUNNING, attempt, worker.id, stamp, self.session_id, tid),
-            ),
-        ]
-        insert_attempt = (
-            "INSERT INTO attempts (session_id, task_id, attempt, worker_id, started_at, pid)"
-            " VALUES (?,?,?,?,?,?)"
-        )
         started = False
 
         def record_start(pgid: int | None) -> None:
-            """The start and the process group land in one commit: recovery needs the pid."""
             nonlocal started
-            if started:
-                return
-            started = True
-            self.store.write(
-                [*start_ops,
-                 (insert_attempt, (self.session_id, tid, attempt, worker.id, stamp, pgid))],
-                [started_event],
-            )  # fmt: skip
+            if not started:
+                started = True
+                self.journal.task_started(tid, attempt, worker, spec.kind, stamp, pgid)
 
         # streams call site 2/4: a stream task runs in its worktree; $BR_DECISIONS; context
         prep = await self.streams.before_task(spec, attempt)
         spec = prep.spec
-        root = self._git_root(spec) if spec.files else None
-        before = await asyncio.to_thread(git_changes.snapshot, root) if root else None
 
         def on_line(stream: str, line: str) -> None:
             worker.beat()
-            self.store.write(lines=[OutputLine(self.session_id, tid, attempt, stream, line)])
+            self.journal.output(tid, attempt, stream, line)
 
-        def on_spawn(pgid: int) -> None:
-            record_start(pgid)
-
-        ctx = RunContext(
-            session_id=self.session_id,
-            task_id=tid,
-            attempt=attempt,
-            worker_id=worker.id,
-            argv=["/bin/sh", "-c", spec.run] if spec.run is not None else None,
-            cwd=spec.cwd,
-            env={
-                **self._base_env,
-                **spec.env,
-                "BR_SESSION": self.session_id,
-                "BR_TASK": tid,
-                **prep.env,
-            },
-            timeout=spec.timeout,
-            on_line=on_line,
-            on_spawn=on_spawn,
-            prompt=spec.prompt,
-            model=spec.model,
-            extra=(
-                {
-                    "complexity": spec.complexity,
-                    "files": list(spec.files),
-                    "task_env": spec.env,
-                    "context": prep.context,
-                }
-                if spec.prompt is not None  # hints for agent backends; a shell has no use
-                else {}
-            ),
-        )
+        before = await self.changes.before(spec)
+        ctx = self.executors.context(self.session_id, worker.id, spec, attempt, on_line,
+                                     record_start, env=prep.env, context=prep.context)  # fmt: skip
         try:
             if prep.error is not None:  # streams call site 3/4: the worktree couldn't be made
                 outcome = Outcome("failed", reason=prep.error, retryable=False)
             else:
-                outcome = await self._executor_for(spec).run(ctx, slot)
+                outcome = await self.executors.for_spec(spec).run(ctx, slot)
         except asyncio.CancelledError:
             # The worker itself is being torn down (lost or closing): stop the process group.
             slot.cancel()
@@ -564,10 +409,7 @@ class SessionRunner:
             outcome = Outcome("failed", reason=f"executor error: {exc!r}")
         worker.beat()
         record_start(None)  # an attempt that never spawned (agent refused, exec failed)
-        extra_events: list[Event] = []
-        if before is not None and root:
-            after = await asyncio.to_thread(git_changes.snapshot, root)
-            extra_events += self._violations(spec, root, git_changes.changed(before, after))
+        extra_events = await self.changes.violations(spec, before, self.locks.others(tid))
         # streams call site 4/4: decisions the task wrote; its changes as one commit
         extra_events += await self.streams.after_task(prep, outcome, attempt)
         worker.busy_s += time.monotonic() - (worker.busy_since or time.monotonic())
@@ -576,63 +418,18 @@ class SessionRunner:
         self.slots.pop(tid, None)
         self._record_outcome(worker, tid, attempt, outcome, extra_events)
 
-    def _git_root(self, spec: TaskSpec) -> str | None:
-        if spec.cwd not in self._git:
-            self._git[spec.cwd] = git_changes.git_root(spec.cwd)
-        return self._git[spec.cwd]
-
-    def _violations(self, spec: TaskSpec, root: str, paths: list[str]) -> list[Event]:
-        events = []
-        others = [pats for t, pats in self.held.items() if t != spec.id]
-        for p in paths:
-            rel = git_changes.relative_to(p, root, spec.cwd)
-            if path_matches(rel, spec.files):
-                continue
-            if any(path_matches(rel, pats) for pats in others):
-                continue  # a concurrent task that declared it made this change
-            events.append(
-                Event(EventType.LOCK_VIOLATION, self.session_id, spec.id,
-                      data={"path": rel, "declared": list(spec.files)})
-            )  # fmt: skip
-        return events
+    # -- record: retry, or end (and cascade) ---------------------------------------------------
 
     def _record_outcome(
         self, worker: Worker, tid: str, attempt: int, outcome: Outcome, extra: list[Event]
     ) -> None:
         spec = self.specs[tid]
         stamp = now_iso()
-        ops = self._release(tid)
-        ops.append(
-            (
-                "UPDATE attempts SET ended_at=?, status=?, exit_code=?, reason=?, wall_s=?,"
-                " cpu_s=?, peak_rss_kb=? WHERE session_id=? AND task_id=? AND attempt=?",
-                (
-                    stamp,
-                    outcome.status,
-                    outcome.exit_code,
-                    outcome.reason,
-                    round(outcome.wall_s, 6),
-                    outcome.cpu_s,
-                    outcome.peak_rss_kb,
-                    self.session_id,
-                    tid,
-                    attempt,
-                ),
-            )
-        )
-        data: dict[str, Any] = {
-            "attempt": attempt,
-            "exit_code": outcome.exit_code,
-            "wall_s": round(outcome.wall_s, 4),
-            "cpu_s": outcome.cpu_s,
-            "peak_rss_kb": outcome.peak_rss_kb,
-        }
-        if outcome.reason:
-            data["reason"] = outcome.reason
-        if outcome.usage:
-            data["usage"] = outcome.usage
+        ops = self.locks.release(tid)
+        ops.append(self.journal.attempt_end_op(tid, attempt, outcome, stamp))
+        data = outcome_data(attempt, outcome)
         if outcome.status == "lost":  # its machine went away: not a failure of the task
-            self._requeue_lost(worker.id, tid, attempt, outcome.reason or "lost", ops, [])
+            self._requeue_lost(worker, tid, attempt, outcome.reason or "lost", ops, [])
             return
         transient = outcome.status in ("failed", "timeout")
         if transient and outcome.retryable and attempt <= spec.retries and not self.cancelling:
@@ -642,17 +439,8 @@ class SessionRunner:
                 MAX_BACKOFF_S,
             )
             self.state[tid] = TaskState.RETRYING
-            ops.append(
-                (
-                    "UPDATE tasks SET state=?, exit_code=?, reason=? WHERE session_id=? AND id=?",
-                    (TaskState.RETRYING, outcome.exit_code, outcome.reason, self.session_id, tid),
-                )
-            )
             data["retry_in_s"] = round(delay, 3)
-            self.store.write(
-                ops,
-                [Event(EventType.TASK_RETRIED, self.session_id, tid, worker.id, data=data), *extra],
-            )
+            self.journal.task_retrying(tid, worker, outcome, data, ops, extra)
             asyncio.get_running_loop().call_later(delay, self._retry_due, tid)
             return
         if outcome.status == "succeeded":
@@ -673,10 +461,7 @@ class SessionRunner:
         if self.cancelling or tid not in self.sched.waiting:
             return
         self.state[tid] = TaskState.QUEUED
-        self.store.write(
-            [("UPDATE tasks SET state=? WHERE session_id=? AND id=?",
-              (TaskState.QUEUED, self.session_id, tid))]
-        )  # fmt: skip
+        self.journal.task_queued(tid)
         self.sched.push(tid)
         self._notify()
 
@@ -686,223 +471,74 @@ class SessionRunner:
         final: TaskState,
         outcome: Outcome | None,
         reason: str | None,
-        ops: list[tuple[str, tuple[Any, ...]]],
+        ops: Ops,
         events: list[Event] | None = None,
         stamp: str | None = None,
     ) -> None:
-        stamp = stamp or now_iso()
-        ops = [*ops, self._task_end_op(tid, final, stamp, outcome, reason)]
-        events = list(events or [])
-        if not events:
-            etype = {
-                TaskState.SUCCEEDED: EventType.TASK_SUCCEEDED,
-                TaskState.FAILED: EventType.TASK_FAILED,
-                TaskState.CANCELLED: EventType.TASK_CANCELLED,
-            }[final]
-            events.append(Event(etype, self.session_id, tid, data={"reason": reason}))
+        ended: list[tuple[str, TaskState, str | None]] = [(tid, final, reason)]
         for dep_tid, failed_dep in self._finish_task(tid, final):
-            why = f"dependency '{failed_dep}' failed"
-            ops.append(self._task_end_op(dep_tid, TaskState.CANCELLED, stamp, None, why))
-            events.append(
-                Event(EventType.TASK_CANCELLED, self.session_id, dep_tid, data={"reason": why})
-            )
-        ops.append(self._counts_op())
-        self.store.write(ops, events)
+            ended.append((dep_tid, TaskState.CANCELLED, f"dependency '{failed_dep}' failed"))
+        self.journal.tasks_ended(ended, outcome=outcome, ops=ops, events=events or (), stamp=stamp)
         self._notify()
 
     def _finish_task(self, tid: str, final: TaskState) -> list[tuple[str, str]]:
         self.state[tid] = final
-        self.lock_waiting.pop(tid, None)
+        self.locks.waiting.pop(tid, None)
         self.counts[final.value] += 1
         _, cancelled = self.sched.done(tid, final is TaskState.SUCCEEDED)
         for dep, _ in cancelled:
             self.state[dep] = TaskState.CANCELLED
             self.counts["cancelled"] += 1
-            self.lock_waiting.pop(dep, None)
+            self.locks.waiting.pop(dep, None)
         return cancelled
-
-    def _task_end_op(
-        self, tid: str, final: TaskState, stamp: str, outcome: Outcome | None, reason: str | None
-    ) -> tuple[str, tuple[Any, ...]]:
-        return (
-            "UPDATE tasks SET state=?, ended_at=?, exit_code=?, reason=?, duration_s="
-            " CASE WHEN started_at IS NULL THEN NULL ELSE"
-            " (julianday(?) - julianday(started_at)) * 86400.0 END WHERE session_id=? AND id=?",
-            (
-                final,
-                stamp,
-                outcome.exit_code if outcome else None,
-                reason,
-                stamp,
-                self.session_id,
-                tid,
-            ),
-        )
-
-    def _counts_op(self) -> tuple[str, tuple[Any, ...]]:
-        c = self.counts
-        return (
-            "UPDATE sessions SET succeeded=?, failed=?, cancelled=? WHERE id=?",
-            (c["succeeded"], c["failed"], c["cancelled"], self.session_id),
-        )
-
-    def _worker_op(
-        self, w: Worker, stamp: str, status: WorkerStatus | None = None
-    ) -> tuple[str, tuple[Any, ...]]:
-        return (
-            "INSERT INTO workers (session_id, id, status, current_task, done, failed, busy_s,"
-            " started_at, heartbeat_at, owner_pid) VALUES (?,?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT(session_id, id) DO UPDATE SET status=excluded.status,"
-            " current_task=excluded.current_task, done=excluded.done, failed=excluded.failed,"
-            " busy_s=excluded.busy_s, heartbeat_at=excluded.heartbeat_at",
-            (
-                self.session_id,
-                w.id,
-                status or w.status,
-                w.current_task,
-                w.done,
-                w.failed,
-                round(w.busy_s, 3),
-                stamp,
-                stamp,
-                os.getpid(),
-            ),
-        )
 
     async def _worker_lost(self, worker: Worker, reason: str) -> None:
         worker.status = WorkerStatus.OFFLINE
         tid = worker.current_task
-        events = [
-            Event(EventType.WORKER_OFFLINE, self.session_id, worker_id=worker.id,
-                  data={"reason": reason, "task": tid})
-        ]  # fmt: skip
-        ops = [self._worker_op(worker, now_iso(), WorkerStatus.OFFLINE)]
+        events = [self.journal.worker_lost_event(worker, reason, tid)]
+        ops = [self.journal.worker_op(worker, now_iso(), WorkerStatus.OFFLINE)]
         if tid is not None and tid in self.sched.waiting and not self._is_finished(tid):
-            slot = self.slots.pop(tid, None)
-            ctl = slot.current if slot else None
-            if slot is not None:
-                slot.cancel()
-            if ctl is not None and hasattr(ctl, "pgid"):
-                try:
-                    os.killpg(ctl.pgid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-            ops += self._release(tid)
+            self._kill_lost(tid)
+            ops += self.locks.release(tid)
             attempt = self.attempts.get(tid, 0)
-            ops.append(
-                (
-                    "UPDATE attempts SET ended_at=?, status='lost', reason=? WHERE session_id=?"
-                    " AND task_id=? AND attempt=?",
-                    (now_iso(), reason, self.session_id, tid, attempt),
-                )
-            )
+            ops.append(self.journal.attempt_lost_op(tid, attempt, reason))
             worker.current_task = None
-            self._requeue_lost(worker.id, tid, attempt, reason, ops, events)
+            self._requeue_lost(worker, tid, attempt, reason, ops, events)
             return
-        self.store.write(ops, events)
+        self.journal.write(ops, events)
         self._notify()
 
     def _requeue_lost(
-        self,
-        worker_id: str,
-        tid: str,
-        attempt: int,
-        reason: str,
-        ops: list[tuple[str, tuple[Any, ...]]],
-        events: list[Event],
+        self, worker: Worker, tid: str, attempt: int, reason: str, ops: Ops, events: list[Event]
     ) -> None:
         """The machine running an attempt went away (a local worker, a cluster's worker): the
         attempt counts, the task goes back to the queue, or fails after `max_requeues`."""
         if self.cancelling:  # nothing will run it again
-            self.store.write(ops, events)
+            self.journal.write(ops, events)
             self._record_end(tid, TaskState.CANCELLED, None, self.cancelling, [])
             return
         self.requeues[tid] = self.requeues.get(tid, 0) + 1
         if self.requeues[tid] > self.options.max_requeues:
-            self.store.write(ops, events)
+            self.journal.write(ops, events)
             self._record_end(
                 tid, TaskState.FAILED, None, f"lost {self.requeues[tid]} times: {reason}", []
             )
             return
         self.state[tid] = TaskState.QUEUED
-        ops.append(
-            ("UPDATE tasks SET state=?, worker_id=NULL WHERE session_id=? AND id=?",
-             (TaskState.QUEUED, self.session_id, tid))
-        )  # fmt: skip
-        events.append(
-            Event(EventType.TASK_REQUEUED, self.session_id, tid, worker_id,
-                  data={"reason": reason, "attempt": attempt})
-        )  # fmt: skip
+        ops.append(self.journal.requeue_op(tid))
+        events.append(self.journal.requeued_event(tid, worker, reason, attempt))
         self.sched.push(tid)
-        self.store.write(ops, events)
+        self.journal.write(ops, events)
         self._notify()
 
-    # -- periodic duties ---------------------------------------------------------------------
-
-    async def _heartbeat_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.options.heartbeat_interval)
-            stamp = now_iso()
-            ops = [
-                ("UPDATE sessions SET owner_heartbeat_at=? WHERE id=?", (stamp, self.session_id))
-            ]
-            ops += [self._worker_op(w, stamp) for w in self.pool.live()]
-            self.store.write(ops)
-            await self.pool.check()
-            for w in self.pool.live():  # a busy worker is alive while its process group is
-                slot = self.slots.get(w.current_task or "")
-                ctl = slot.current if slot else None
-                if ctl is not None and _group_alive(getattr(ctl, "pgid", None)):
-                    w.beat()
-
-    def _install_wake(self) -> bool:
-        """SIGUSR1 means "a control row is waiting": answer now instead of at the next poll.
-
-        Only possible on the main thread's loop; elsewhere the poll alone serves.
-        """
-        self._control_wake = asyncio.Event()
-        try:
-            asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, self._control_wake.set)
-        except (RuntimeError, ValueError, NotImplementedError):
-            return False
-        return True
-
-    async def _control_loop(self) -> None:
-        while True:
+    def _kill_lost(self, tid: str) -> None:
+        """A lost worker's task: cancel its slot and kill its process group outright."""
+        slot = self.slots.pop(tid, None)
+        ctl = slot.current if slot else None
+        if slot is not None:
+            slot.cancel()
+        if ctl is not None and hasattr(ctl, "pgid"):
             try:
-                await asyncio.wait_for(self._control_wake.wait(), self.options.control_poll)
-            except TimeoutError:
+                os.killpg(ctl.pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
                 pass
-            self._control_wake.clear()
-            rows = await self.store.aquery(
-                "SELECT id, action, arg FROM controls WHERE session_id=? AND handled_at IS NULL"
-                " ORDER BY id",
-                (self.session_id,),
-            )
-            for row in rows:
-                result = self.apply(row["action"], row["arg"])
-                self.store.write(
-                    [("UPDATE controls SET handled_at=?, result=? WHERE id=?",
-                      (now_iso(), result, row["id"]))],
-                    [Event(EventType.CONTROL_RECEIVED, self.session_id,
-                           data={"action": row["action"], "arg": row["arg"], "result": result})],
-                )  # fmt: skip
-
-    async def _lock_loop(self) -> None:
-        """Locks held by other processes free up without telling us: look again now and then."""
-        while True:
-            await asyncio.sleep(self.options.lock_poll)
-            if self.lock_waiting and not self.paused:
-                self._requeue_lock_waiters()
-
-
-def _group_alive(pgid: int | None) -> bool:
-    if pgid is None:
-        return True  # not a process (an API call): its own timeout bounds it
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -1,4 +1,4 @@
-"""Session and task states, and which moves between them are legal."""
+"""Session and task states, and which of them are finished."""
 
 from __future__ import annotations
 
@@ -21,15 +21,6 @@ class SessionStatus(StrEnum):
 FINISHED_SESSION = {SessionStatus.COMPLETED, SessionStatus.FAILED, SessionStatus.CANCELLED}
 ACTIVE_SESSION = {SessionStatus.RUNNING, SessionStatus.PAUSED}
 
-SESSION_MOVES: dict[SessionStatus, set[SessionStatus]] = {
-    SessionStatus.CREATED: {SessionStatus.RUNNING, SessionStatus.CANCELLED},
-    SessionStatus.RUNNING: {SessionStatus.PAUSED, *FINISHED_SESSION},
-    SessionStatus.PAUSED: {SessionStatus.RUNNING, SessionStatus.CANCELLED},
-    SessionStatus.COMPLETED: set(),
-    SessionStatus.FAILED: set(),
-    SessionStatus.CANCELLED: set(),
-}
-
 
 class TaskState(StrEnum):
     QUEUED = "queued"
@@ -46,7 +37,3 @@ class TaskState(StrEnum):
 
 
 FINISHED_TASK = {TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED}
-
-
-def can_move(src: SessionStatus, dst: SessionStatus) -> bool:
-    return dst in SESSION_MOVES[src]

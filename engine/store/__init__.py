@@ -9,12 +9,14 @@ from engine.store.db import (
     open_db,
     resolve_db_path,
 )
+from engine.store.queryable import Queryable
 from engine.store.writer import Batch, Op, Store
 
 __all__ = [
     "DEFAULT_DB",
     "Batch",
     "Op",
+    "Queryable",
     "Store",
     "StoreError",
     "connect",

@@ -22,9 +22,9 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
+from engine.events import SCHEMA_VERSION, Event, OutputLine
 from engine.security.masking import LineRedactor, redact
 from engine.store.db import StoreError, connect, iso_from_ts, open_db
-from engine.telemetry.events import SCHEMA_VERSION, Event, OutputLine
 
 T = TypeVar("T")
 Op = tuple[str, Sequence[Any]]
@@ -290,6 +290,33 @@ class Store:
         else:
             call.future.set_result(result)
 
+    def _line_row(
+        self, conn: Any, ln: OutputLine, trimmed: dict[tuple[str, str], int]
+    ) -> dict[str, Any]:
+        """An output line's row (masked, numbered per task); notes where the cap trims."""
+        key = (ln.session_id, ln.task_id)
+        seq = self._seq.get(key)
+        if seq is None:
+            row = conn.execute(
+                "SELECT max(seq) FROM output WHERE session_id=? AND task_id=?", key
+            ).fetchone()
+            seq = row[0] or 0
+        seq += 1
+        self._seq[key] = seq
+        ln.seq = seq
+        ln.line = self._line_redactor.line((*key, ln.attempt, ln.stream), ln.line)
+        if seq > self.output_cap:
+            trimmed[key] = seq - self.output_cap
+        return {
+            "session_id": ln.session_id,
+            "task_id": ln.task_id,
+            "attempt": ln.attempt,
+            "seq": seq,
+            "stream": ln.stream,
+            "line": ln.line,
+            "ts": iso_from_ts(ln.ts),
+        }
+
     def _commit(self, db: sqlite_utils.Database, writes: Iterable[_Write]) -> None:
         batch = Batch()
         event_rows: list[tuple[Any, ...]] = []
@@ -332,30 +359,7 @@ class Store:
                     for sql, params in w.derived:
                         conn.execute(sql, _mask_params(params))
                 for ln in w.lines:
-                    key = (ln.session_id, ln.task_id)
-                    seq = self._seq.get(key)
-                    if seq is None:
-                        row = conn.execute(
-                            "SELECT max(seq) FROM output WHERE session_id=? AND task_id=?", key
-                        ).fetchone()
-                        seq = row[0] or 0
-                    seq += 1
-                    self._seq[key] = seq
-                    ln.seq = seq
-                    ln.line = self._line_redactor.line((*key, ln.attempt, ln.stream), ln.line)
-                    line_rows.append(
-                        {
-                            "session_id": ln.session_id,
-                            "task_id": ln.task_id,
-                            "attempt": ln.attempt,
-                            "seq": seq,
-                            "stream": ln.stream,
-                            "line": ln.line,
-                            "ts": iso_from_ts(ln.ts),
-                        }
-                    )
-                    if seq > self.output_cap:
-                        trimmed[key] = seq - self.output_cap
+                    line_rows.append(self._line_row(conn, ln, trimmed))
                     batch.lines.append(ln)
             if run_params:
                 conn.executemany(run_sql, run_params)  # type: ignore[arg-type]

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.events import Event, EventType
 from engine.plan import CheckpointSpec, GateSpec
 from engine.store import Store
 from engine.streams import git, records
 from engine.streams.gates import GateResult, gate_env, run_gate
 from engine.streams.records import StreamState
 from engine.streams.worktrees import integration_worktree, session_dir
-from engine.telemetry import Event, EventType
 
 MERGED, CONFLICT, GATE_FAILED, NOTHING = "merged", "conflict", "gate_failed", "nothing_to_merge"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from engine.events import Event, EventType
 from engine.store import Store, now_iso
-from engine.telemetry import Event, EventType
 
 Op = tuple[str, tuple[Any, ...]]
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.events import Event, EventType
 from engine.executors.base import Outcome
 from engine.plan import TaskSpec
 from engine.security.masking import redact
@@ -35,7 +36,6 @@ from engine.streams import decisions, git, records
 from engine.streams.commits import SUMMARY_LINES, commit_task, title_of
 from engine.streams.records import StreamState
 from engine.streams.worktrees import StreamError, clear_stale_lock, ensure_worktree
-from engine.telemetry import Event, EventType
 
 
 @dataclass(slots=True)

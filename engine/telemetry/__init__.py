@@ -1,13 +1,10 @@
-"""Typed events, the collector, metrics, thresholds and alerts, rollups, export.
+"""The collector, metrics, thresholds and alerts, rollups, export.
 
-Only the event types load eagerly: the store's writer imports them, and the rest of this
-package imports the store, so everything else is resolved on first use (and `import
-engine.telemetry` stays cheap for a git hook).
+The event vocabulary they speak is `engine.events`, below the store. Everything here is
+resolved on first use, so `import engine.telemetry` stays cheap for a git hook.
 """
 
 from typing import Any
-
-from engine.telemetry.events import SCHEMA_VERSION, Event, EventType, Level, OutputLine
 
 _LAZY = {
     "Collector": "engine.telemetry.collector",
@@ -22,7 +19,7 @@ _LAZY = {
     "export_events": "engine.telemetry.export",
 }
 
-__all__ = ["SCHEMA_VERSION", "Event", "EventType", "Level", "OutputLine", *_LAZY]
+__all__ = list(_LAZY)
 
 
 def __getattr__(name: str) -> Any:

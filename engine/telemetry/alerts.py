@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import clock
+from engine.events import Event, EventType, Level
 from engine.store import Batch, Store, iso_from_ts
+from engine.store.queryable import Queryable
 from engine.telemetry.collector import level_at_least
-from engine.telemetry.events import Event, EventType, Level
-from engine.telemetry.metrics import Queryable, rows
+from engine.telemetry.metrics import rows
 from engine.telemetry.probes import PROBES, Sample
 from engine.telemetry.thresholds import BUILTIN, Threshold
 

@@ -10,31 +10,21 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
-import sys
 from pathlib import Path
 from typing import Any
 
+from engine import cli_support as cli
+from engine.cli_support import EXIT_OK, UsageError
+from engine.events import Level
 from engine.security.masking import redact
 from engine.store import Store, StoreError, connect, open_db, resolve_db_path
 from engine.store.health import check_intact
 from engine.telemetry import metrics
 from engine.telemetry.alerts import active_alerts, alert_history
-from engine.telemetry.events import Level
 from engine.telemetry.export import export_events, iter_events
 from engine.telemetry.metrics import rows
 from engine.telemetry.rollups import ATTEMPTS, prune, rollup_rows
 from engine.telemetry.timeparse import parse_duration, since_iso
-
-EXIT_OK, EXIT_USAGE = 0, 2
-
-
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2
-        raise UsageError(f"{self.prog}: {message}")
 
 
 def _duration(text: str) -> float:
@@ -54,15 +44,13 @@ def _level(text: str) -> Level:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="br-tui telemetry", description="Events, metrics, alerts and export.")
-    common = _Parser(add_help=False)
-    common.add_argument("--db", help="database path (default $BR_DB or ./.buildrunner/br.db)")
-    common.add_argument("--json", action="store_true", help="machine-readable output")
-    sub = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    p = cli.parser(prog="br-tui telemetry", description="Events, metrics, alerts and export.")
+    common = cli.common_options()
+    sub = cli.subcommands(p, "verb")
     s = sub.add_parser("summary", parents=[common], help="outcomes, latency, cost, errors")
     s.add_argument("--since", type=_duration, help="only the last DURATION (e.g. 1h, 7d)")
     s.add_argument("--session", help="one session id")
-    filters = _Parser(add_help=False)
+    filters = cli.parser(add_help=False)
     filters.add_argument("--type", help="event type, or a family such as 'task'")
     filters.add_argument("--session", help="session id or id prefix")
     filters.add_argument("--since", type=_duration, help="only the last DURATION (e.g. 1h)")
@@ -87,8 +75,7 @@ def main(argv: list[str]) -> int:
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_USAGE
+        return cli.fail(exc)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     path = resolve_db_path(args.db)
@@ -97,8 +84,7 @@ def main(argv: list[str]) -> int:
             raise StoreError(f"{path}: no database here (run a plan first, or pass --db)")
         return VERBS[args.verb](path, args)
     except (StoreError, UsageError, ValueError, OSError, sqlite3.DatabaseError) as exc:
-        print(f"br-tui telemetry: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return cli.fail(exc, "br-tui telemetry")
 
 
 def _reader(path: Path):
@@ -107,7 +93,7 @@ def _reader(path: Path):
 
 
 def _emit(args: argparse.Namespace, obj: Any, text: str) -> None:
-    print(redact(json.dumps(obj, default=str)) if args.json else redact(text))
+    cli.emit(args.json, obj, text, mask=redact)
 
 
 def _fmt(v: Any, unit: str = "") -> str:

@@ -14,8 +14,8 @@ import atexit
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
+from engine.events import Event, EventType, Level
 from engine.store import Batch, Store
-from engine.telemetry.events import Event, EventType, Level
 
 LEVEL_ORDER: dict[Level, int] = {lv: i for i, lv in enumerate(Level)}
 

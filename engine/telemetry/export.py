@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from engine.events import Level
 from engine.security.masking import redact
 from engine.store.private import open_private
+from engine.store.queryable import Queryable
 from engine.telemetry.collector import LEVEL_ORDER
-from engine.telemetry.events import Level
-from engine.telemetry.metrics import Queryable
 
 COLUMNS = ("id", "ts", "type", "level", "session_id", "task_id", "worker_id", "data", "v")
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}

@@ -9,18 +9,12 @@ class; `workers` carries busy time; `tasks` carries current states (queue depth 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any
 
+from engine.events import EventType
 from engine.store.db import now_iso
-from engine.telemetry.events import EventType
-
-
-class Queryable(Protocol):
-    """A `Store` or a `sqlite_utils.Database`: both answer `query(sql, params)` with dicts."""
-
-    def query(self, sql: str, params: Sequence[Any] = ...) -> Iterable[dict[str, Any]]: ...
-
+from engine.store.queryable import Queryable
 
 PERCENTILES = (0.5, 0.95, 0.99)
 #: Events that end one attempt and carry its `wall_s`.

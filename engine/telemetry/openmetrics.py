@@ -28,9 +28,10 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from engine.security.masking import redact
+from engine.store.queryable import Queryable
 from engine.telemetry import metrics
 from engine.telemetry.alerts import active_alerts
-from engine.telemetry.metrics import PERCENTILES, Queryable, has_table, rows
+from engine.telemetry.metrics import PERCENTILES, has_table, rows
 
 PREFIX = "br"
 #: file suffix -> format ("prometheus" text 0.0.4, or "openmetrics" 1.0)

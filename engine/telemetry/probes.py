@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.store.db import now_iso
+from engine.store.queryable import Queryable
 from engine.telemetry.metrics import (
     TASK_FINAL,
-    Queryable,
     _in,
     has_table,
     overall_latency,

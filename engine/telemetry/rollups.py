@@ -16,8 +16,8 @@ from typing import Any
 import sqlite_utils
 
 from engine import clock
-from engine.store import Store
-from engine.telemetry.metrics import PERCENTILES, Queryable, rows
+from engine.store import Queryable, Store
+from engine.telemetry.metrics import PERCENTILES, rows
 
 PERIODS = ("hour", "day", "week")
 #: Pseudo-type of the rows summarising every attempt's latency in a bucket (all types).

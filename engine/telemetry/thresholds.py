@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import ProjectConfigError, project_table
-from engine.telemetry.events import Level
+from engine.events import Level
 from engine.telemetry.timeparse import parse_duration
 
 ALERT_LEVELS = (Level.INFO, Level.WARNING, Level.ERROR, Level.CRITICAL)

@@ -1,5 +1,7 @@
 """Typed events: the one vocabulary the engine speaks to the store, the app and alerts.
 
+The bottom layer, beside the store (which imports it): nothing here imports the engine.
+
 Every event has a type, a level, a timestamp, and the session / task / worker it concerns; its
 payload is a small dict of JSON-able values. `SCHEMA_VERSION` is stored with each row so readers
 can cope with old rows after the payloads evolve.
