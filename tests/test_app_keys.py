@@ -28,6 +28,10 @@ async def test_number_keys_switch_screens_and_question_mark_lists_keys(make_app:
         for key, name in [("2", "WorkersScreen"), ("3", "FeedScreen"), ("4", "CostsScreen"),
                           ("5", "SecurityScreen"), ("1", "SessionsScreen")]:  # fmt: skip
             await pilot.press(key)
+            for _ in range(100):  # a mode's first screen is built and mounted after the key
+                if type(app.screen).__name__ == name:
+                    break
+                await pilot.pause(0.05)
             assert type(app.screen).__name__ == name
         await pilot.press("question_mark")
         table = app.screen.query_one("#keys-table")
