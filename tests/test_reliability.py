@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -126,6 +127,9 @@ def test_resume_kills_a_task_process_its_dead_owner_never_recorded(tmp_path: Pat
         stdin=subprocess.DEVNULL,
     )
     try:
+        deadline = time.monotonic() + 10  # the marker is readable once sh has been exec'd
+        while {p.task_id for p in task_processes(sid)} != {"a"} and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert {p.task_id for p in task_processes(sid)} == {"a"}
         out = br("resume", "--quiet", db=db)
         assert out.returncode == 0, out.stderr
