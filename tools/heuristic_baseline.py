@@ -27,84 +27,19 @@ at `simple` and ~10 % at `complex` (annotators: 39 % and 9 %), leaning away from
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+# The word lists are the learned model's signals' own: one copy, so the baseline scores what
+# the shipped signals measure.
+from engine.routing.signals import BREADTH as _BREADTH
+from engine.routing.signals import CRITICAL as _CRITICAL
+from engine.routing.signals import EASY as _EASY
+from engine.routing.signals import HARD as _HARD
+from engine.routing.signals import HEDGE as _HEDGE
+from engine.routing.signals import Prepared
+
 LEVELS: tuple[str, ...] = ("simple", "moderate", "complex", "critical")
-
-_CODE_BLOCK = re.compile(r"```.*?```", re.S)
-# Lines that are code, logs, doctest sessions or traceback frames, not explanation (lower case).
-_CODE_LINE = re.compile(
-    r"^(?:    |\t|\s*>>>|\s*\.\.\. |\s*In \[\d|\s*Out\[\d|\s*file \"|\s*[$#] |\s*\w*error:).*$",
-    re.M,
-)
-_WORD = re.compile(r"[a-z][a-z0-9'_-]*")
-
-
-@dataclass(frozen=True, slots=True)
-class Lexicon:
-    """Words, word prefixes and phrases that signal one thing. Matching walks the text's words
-    once instead of running a big case-insensitive alternation: the batch estimator has to do
-    thousands of texts a second."""
-
-    words: frozenset[str] = frozenset()
-    prefixes: tuple[str, ...] = ()
-    phrases: tuple[str, ...] = ()
-
-    def hits(self, words: list[str], lower: str) -> list[str]:
-        found = [w for w in words if w in self.words or w.startswith(self.prefixes)]
-        if self.phrases:
-            found += [p for p in self.phrases if p in lower for _ in range(lower.count(p))]
-        return found
-
-
-def _lex(words: str = "", prefixes: str = "", phrases: tuple[str, ...] = ()) -> Lexicon:
-    return Lexicon(frozenset(words.split()), tuple(prefixes.split()), phrases)
-
-
-_HEDGE = _lex(
-    "unsure might maybe perhaps unclear seem seems somehow probably possibly apparently",
-    "wonder suspect",
-    ("not sure", "i think", "i guess", "i believe", "don't know", "dont know", "no idea"),
-)
-_BREADTH = _lex(
-    "also both another additionally several multiple various each every everywhere across",
-    "consisten inconsisten",
-    ("as well", "all the"),
-)
-_HARD = _lex(
-    "mro nested lazy proxy design architecture performance distributed consensus scheduler "
-    "protocol query queries",
-    "subclass inherit metaclass thread concurren deadlock async coroutine cach serializ "
-    "serialis pickl recurs queryset subquer compil parser parsing combin refactor redesign "
-    "optimiz optimis migration descriptor transaction",
-    ("race condition", "memory leak", "backward compat", "backwards compat"),
-)
-_EASY = _lex(
-    "typo typos spelling misspelled misspelling wording grammar trivial",
-    "renam one-line",
-    (
-        "one line",
-        "simple fix",
-        "easy fix",
-        "small fix",
-        "quick fix",
-        "bump version",
-        "bump the version",
-        "update the docs",
-        "update docs",
-        "fix the readme",
-        "update the readme",
-        "update the changelog",
-        "fix the docstring",
-        "fix the comment",
-    ),
-)
-_CRITICAL = re.compile(
-    r"security (?:hole|vulnerabilit\w*|issue)|data loss|data corruption|corrupt\w*|outage|"
-    r"production (?:is )?down|cve-\d+|remote code execution|privilege escalation"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,27 +90,7 @@ class Estimate:
         return {"level": self.level, "score": round(self.score, 3), "reasons": list(self.reasons)}
 
 
-def _prose(text: str) -> str:
-    return _CODE_LINE.sub("", _CODE_BLOCK.sub("", text))
-
-
-@dataclass(slots=True)
-class _Text:
-    """A text prepared once: lower case, its prose, and the words of each."""
-
-    lower: str
-    prose: str
-    words: list[str]
-    prose_words: list[str]
-
-    @classmethod
-    def of(cls, text: str) -> _Text:
-        lower = text.lower()
-        prose = _prose(lower)
-        return cls(lower, prose, _WORD.findall(lower), _WORD.findall(prose))
-
-
-def _measure(text: str, t: _Text, files: Sequence[str] | None) -> dict[str, float]:
+def _measure(text: str, t: Prepared, files: Sequence[str] | None) -> dict[str, float]:
     title = text.strip().split("\n", 1)[0]
     return {
         "explanation length": math.log1p(len(t.prose.strip())),
@@ -192,7 +107,7 @@ def _measure(text: str, t: _Text, files: Sequence[str] | None) -> dict[str, floa
 
 def measure(text: str, files: Sequence[str] | None = None) -> dict[str, float]:
     """The raw value of each signal (before weights), for reasons, tests and the bench."""
-    return _measure(text, _Text.of(text), files)
+    return _measure(text, Prepared.of(text), files)
 
 
 def _contribution(sig: Signal, value: float) -> float:
@@ -206,7 +121,7 @@ def estimate(
     thresholds: tuple[float, float] = THRESHOLDS,
 ) -> Estimate:
     """Heuristic, no network, ~20 µs for a typical issue; reasons name the signals that moved it."""
-    t = _Text.of(text)
+    t = Prepared.of(text)
     values = _measure(text, t, files)
     parts = [(sig, values[sig.name], _contribution(sig, values[sig.name])) for sig in SIGNALS]
     score = sum(c for _, _, c in parts)
