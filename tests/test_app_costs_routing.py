@@ -43,3 +43,24 @@ async def test_costs_screen_shows_level_shift_and_escalation_with_reasons(make_a
         estimate = str(app.screen.query_one("#estimate").render())
         assert "level simple" in estimate and "[balanced]" in estimate
         assert "level shift: simple tasks on the fast tier" in estimate
+
+
+async def test_costs_screen_follows_the_session_picked_elsewhere_at_once(make_app: Any) -> None:
+    """No event announces a pick and the screen has no timer: it must re-read on the pick
+    itself, or its budgets keep showing the session it first read."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("4")
+        title = app.screen.query_one("#budgets-title")
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if "session" in str(title.render()):
+                break
+        first = str(title.render())
+        other = "9f8e7d6c" if "9f8e7d6c" not in first else "0c0d0e0f"
+        app.current_session = other
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if other in str(title.render()):
+                break
+        assert f"session {other}" in str(title.render()), first

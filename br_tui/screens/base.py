@@ -34,6 +34,9 @@ class LiveScreen(Screen[None]):
     #: Read on the app's one reader thread (short SQLite reads). A screen whose load is long
     #: work (a scan) sets this False and reads in a thread worker of its own.
     READER = True
+    #: The screen shows the app's current session: re-read as soon as another one is picked
+    #: (on another screen, or by `[`/`]`), not at the next event or tick.
+    FOLLOWS_SESSION = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -56,6 +59,12 @@ class LiveScreen(Screen[None]):
     def on_mount(self) -> None:
         if self.PERIOD:
             self.set_interval(self.PERIOD, lambda: self.request_refresh(ALL))
+        if self.FOLLOWS_SESSION:
+            self.watch(self.app, "current_session", self._session_picked, init=False)
+
+    def _session_picked(self, _sid: str | None) -> None:
+        if self.app.screen is self:  # a hidden screen re-reads when it is shown again
+            self.request_refresh(ALL)
 
     def on_screen_resume(self) -> None:
         self.request_refresh(ALL)

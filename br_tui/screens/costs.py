@@ -55,6 +55,7 @@ def _money_cell(v: float | None) -> Text:
 class CostsScreen(LiveScreen):
     LABEL = "Costs"
     TOPICS = frozenset({COSTS, SESSIONS})
+    FOLLOWS_SESSION = True
 
     BINDINGS = [
         Binding("e", "describe", "Estimate", id="costs.describe"),

@@ -45,6 +45,7 @@ class EventLog(NoLayoutOnGrow, Log):
 class FeedScreen(LiveScreen):
     LABEL = "Feed"
     TOPICS = frozenset({TASKS, EVENTS, SESSIONS})
+    FOLLOWS_SESSION = True
 
     BINDINGS = [
         Binding("f", "follow", "Follow", id="feed.follow"),

@@ -80,6 +80,7 @@ class StreamsScreen(LiveScreen):
     LABEL = "Streams"
     CSS_PATH = "streams.tcss"
     READER = False  # asks git too: its own thread workers, not the shared reader
+    FOLLOWS_SESSION = True
 
     BINDINGS = [
         Binding("k", "checkpoint", "Checkpoint", id="streams.checkpoint"),

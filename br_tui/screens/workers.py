@@ -25,6 +25,7 @@ from engine.views import Pools
 class WorkersScreen(LiveScreen):
     LABEL = "Workers"
     TOPICS = frozenset({WORKERS, SESSIONS})
+    FOLLOWS_SESSION = True
     PERIOD = 1.0  # heartbeats are written without events: their age is read on a timer
 
     BINDINGS = [
