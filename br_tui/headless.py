@@ -75,18 +75,30 @@ def build_parser() -> argparse.ArgumentParser:
         "pause": "stop dispatch, SIGSTOP running tasks",
         "cancel": "cancel a session: running tasks get SIGTERM, then SIGKILL",
     }
+    answer = argparse.ArgumentParser(add_help=False)
+    answer.add_argument(
+        "--wait",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long to wait for the session's owner to answer (5)",
+    )
     for verb, text in controls.items():
-        c = sub.add_parser(verb, parents=[common], help=text)
+        c = sub.add_parser(verb, parents=[common, answer], help=text)
         c.add_argument("session", nargs="?")
     rs = sub.add_parser(
-        "resume", parents=[common], help="continue a paused session, or recover and finish one"
+        "resume",
+        parents=[common, answer],
+        help="continue a paused session, or recover and finish one",
     )
     rs.add_argument("session", nargs="?")
     rs.add_argument("--workers", type=cli.positive)
     rs.add_argument("--heartbeat-timeout", type=float, default=30.0)
     rs.add_argument("--quiet", action="store_true")
 
-    sc = sub.add_parser("scale", parents=[common], help="grow or shrink a running session's pool")
+    sc = sub.add_parser(
+        "scale", parents=[common, answer], help="grow or shrink a running session's pool"
+    )
     sc.add_argument("session", nargs="?")
     sc.add_argument("workers", type=cli.positive)
 
@@ -260,7 +272,11 @@ def cmd_run(store: Store, args: argparse.Namespace) -> int:
 
 def cmd_resume(store: Store, args: argparse.Namespace) -> int:
     res = sessions_owner.resume(
-        store, args.session, workers=args.workers, heartbeat_timeout=args.heartbeat_timeout
+        store,
+        args.session,
+        workers=args.workers,
+        heartbeat_timeout=args.heartbeat_timeout,
+        wait=args.wait,
     )
     if res.owner is None:
         _emit(args, {"session_id": res.session_id, "result": res.answer},
@@ -356,7 +372,7 @@ def cmd_list(store: Store, args: argparse.Namespace) -> int:
 def _control(verb: str):
     def cmd(store: Store, args: argparse.Namespace) -> int:
         row = resolve_session(store, args.session)
-        result = request(store, row["id"], verb)
+        result = request(store, row["id"], verb, wait=args.wait)
         _emit(args, {"session_id": row["id"], "result": result}, f"{row['id']}: {result}")
         return EXIT_OK
 
@@ -365,7 +381,7 @@ def _control(verb: str):
 
 def cmd_scale(store: Store, args: argparse.Namespace) -> int:
     row = resolve_session(store, args.session)
-    result = request(store, row["id"], "scale", str(args.workers))
+    result = request(store, row["id"], "scale", str(args.workers), wait=args.wait)
     _emit(args, {"session_id": row["id"], "result": result}, f"{row['id']}: {result}")
     return EXIT_OK
 

@@ -63,11 +63,11 @@ def test_pause_resume_cancel_reach_the_process_group_on_the_worker(
         group = wait_for(lambda: len(pids := _session_pids(sid)) == 3 and pids,
                          what="the task's three processes")  # fmt: skip
         assert _worker_of(pid, dask_cluster) in ("w0", "w1")
-        assert br_json("pause", sid, db=db)["result"] == "paused"
+        assert br_json("pause", sid, "--wait", "60", db=db)["result"] == "paused"
         wait_for(lambda: all(proc_state(p) == "T" for p in group), what="SIGSTOP on the worker")
-        assert br_json("resume", sid, db=db)["result"] == "resumed"
+        assert br_json("resume", sid, "--wait", "60", db=db)["result"] == "resumed"
         wait_for(lambda: all(proc_state(p) in ("S", "R") for p in group), what="SIGCONT")
-        assert br_json("cancel", sid, db=db)["result"] == "cancelling"
+        assert br_json("cancel", sid, "--wait", "60", db=db)["result"] == "cancelling"
         _out, err = owner.communicate(timeout=60)
     finally:
         if owner.poll() is None:

@@ -68,12 +68,12 @@ def test_pause_resume_cancel_from_another_process(tmp_path: Path) -> None:
             what="the task to start",
         )
         sid = query(db, "SELECT id FROM sessions")[0]["id"]
-        assert br_json("pause", sid, db=db)["result"] == "paused"
+        assert br_json("pause", sid, "--wait", "60", db=db)["result"] == "paused"
         wait_for(lambda: proc_state(pid) == "T", what="SIGSTOP")
         assert query(db, "SELECT status FROM sessions")[0]["status"] == "paused"
-        assert br_json("resume", sid, db=db)["result"] == "resumed"
+        assert br_json("resume", sid, "--wait", "60", db=db)["result"] == "resumed"
         wait_for(lambda: proc_state(pid) in ("S", "R"), what="SIGCONT")
-        assert br_json("cancel", sid, db=db)["result"] == "cancelling"
+        assert br_json("cancel", sid, "--wait", "60", db=db)["result"] == "cancelling"
         _out, err = owner.communicate(timeout=30)
     finally:
         if owner.poll() is None:
@@ -86,6 +86,35 @@ def test_pause_resume_cancel_from_another_process(tmp_path: Path) -> None:
     handled = query(db, "SELECT action, result FROM controls ORDER BY id")
     assert [(r["action"], r["result"]) for r in handled] == [
         ("pause", "paused"), ("resume", "resumed"), ("cancel", "cancelling")]  # fmt: skip
+
+
+def test_a_control_the_owner_cannot_answer_in_time_is_kept_and_obeyed_later(
+    tmp_path: Path,
+) -> None:
+    """`--wait` bounds how long the command waits, not whether the request counts: a stopped
+    owner answers when it runs again."""
+    db = tmp_path / "br.db"
+    plan = write_plan(tmp_path / "p.toml", '[[task]]\nid = "long"\nrun = "sleep 30"\n')
+    owner = spawn_br("run", str(plan), db=db)
+    try:
+        wait_for(lambda: query(db, "SELECT pid FROM attempts WHERE pid IS NOT NULL"),
+                 what="the task to start")  # fmt: skip
+        sid = query(db, "SELECT id FROM sessions")[0]["id"]
+        owner.send_signal(signal.SIGSTOP)
+        try:
+            answer = br_json("pause", sid, "--wait", "0.3", db=db)["result"]
+        finally:
+            owner.send_signal(signal.SIGCONT)
+        assert answer == "requested (the owner hasn't answered yet)"
+        wait_for(lambda: query(db, "SELECT result FROM controls WHERE handled_at IS NOT NULL"),
+                 what="the owner to answer after SIGCONT")  # fmt: skip
+        assert query(db, "SELECT result FROM controls")[0]["result"] == "paused"
+        assert query(db, "SELECT status FROM sessions")[0]["status"] == "paused"
+        assert br_json("cancel", sid, "--wait", "60", db=db)["result"] == "cancelling"
+        owner.communicate(timeout=30)
+    finally:
+        if owner.poll() is None:
+            owner.kill()
 
 
 def test_kill_9_owner_then_resume_finishes_without_rerunning_finished(tmp_path: Path) -> None:
@@ -193,7 +222,7 @@ def test_scale_up_from_another_process(tmp_path: Path) -> None:
     owner = spawn_br("run", str(write_plan(tmp_path / "p.toml", tasks)), "--workers", "1", db=db)
     wait_for(lambda: query(db, "SELECT pid FROM attempts WHERE pid IS NOT NULL"), what="a start")
     sid = query(db, "SELECT id FROM sessions")[0]["id"]
-    assert br_json("scale", sid, "3", db=db)["result"] == "scaled to 3"
+    assert br_json("scale", sid, "3", "--wait", "60", db=db)["result"] == "scaled to 3"
     _, err = owner.communicate(timeout=30)
     assert owner.returncode == 0, err
     spans = sorted(_intervals(log).values())

@@ -224,7 +224,12 @@ class Resumption:
 
 
 def resume(
-    store: Store, ref: str | None, *, workers: int | None = None, heartbeat_timeout: float = 30.0
+    store: Store,
+    ref: str | None,
+    *,
+    workers: int | None = None,
+    heartbeat_timeout: float = 30.0,
+    wait: float = 5.0,
 ) -> Resumption:
     """Continue a session: a paused one's live owner is asked to resume; a session nobody owns
     (never started, or its owner died) is recovered and set up to run in this process."""
@@ -232,7 +237,7 @@ def resume(
     sid = row["id"]
     if decide_resume(row, heartbeat_timeout) is Decision.ASK_OWNER:
         if SessionStatus(row["status"]) is SessionStatus.PAUSED:
-            return Resumption(sid, answer=request(store, sid, "resume"))
+            return Resumption(sid, answer=request(store, sid, "resume", wait=wait))
         raise SessionError(f"session {sid} is running (owner pid {row['owner_pid']})")
     claim_session(store, sid, heartbeat_timeout=heartbeat_timeout)  # or refused: touch nothing
     out = Resumption(sid)
