@@ -123,3 +123,21 @@ def test_exit_is_seen_when_output_closes_early_or_stays_open(tmp_path: Path) -> 
     # waited for the exit, not for the output to close: what the task did after closing it is done
     assert (tmp_path / "after-output-closed").exists()
     assert (held.status, held.exit_code) == ("failed", 4)
+
+
+def test_exit_outcome_reads_real_wait_statuses() -> None:
+    """One reading of a wait status for the local and the Dask executor alike."""
+    import os
+    import subprocess
+
+    from engine.executors.exits import exit_outcome
+
+    def status(cmd: str) -> int:
+        proc = subprocess.Popen(["sh", "-c", cmd])
+        return os.waitpid(proc.pid, 0)[1]
+
+    assert exit_outcome(status("exit 0"), None) == ("succeeded", 0, None)
+    assert exit_outcome(status("exit 3"), None) == ("failed", 3, "exit code 3")
+    assert exit_outcome(status("kill -TERM $$"), None) == ("failed", -15, "killed by SIGTERM")
+    timed_out = ("failed", "timed out after 1s")
+    assert exit_outcome(status("kill -KILL $$"), timed_out) == ("failed", -9, timed_out[1])

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from functools import partial
 
 from engine.executors.base import ControlSlot, Outcome, RunContext
+from engine.executors.exits import exit_outcome
 from engine.executors.spawn import spawn
 
 KILL_GRACE_S = 2.0
@@ -329,19 +330,11 @@ class _Attempt:
             return
         self._stop_timers()
         status, rusage = self.exited
-        code = os.waitstatus_to_exitcode(status)
         wall = time.monotonic() - self.started
         cpu = rusage.ru_utime + rusage.ru_stime
         if self.verdict is None and self.control.cancel_requested:
             self.verdict = ("cancelled", "cancelled")
-        if self.verdict is not None:
-            state, reason = self.verdict
-        elif code == 0:
-            state, reason = "succeeded", None
-        elif code < 0:
-            state, reason = "failed", f"killed by {signal.Signals(-code).name}"
-        else:
-            state, reason = "failed", f"exit code {code}"
+        state, code, reason = exit_outcome(status, self.verdict)
         self.done.set_result(Outcome(state, code, reason, wall, cpu, int(rusage.ru_maxrss)))
 
     def abandon(self) -> None:

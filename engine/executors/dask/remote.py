@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.executors.exits import exit_outcome
 from engine.executors.spawn import spawn
 from engine.security.masking import redact
 
@@ -209,17 +210,8 @@ class _Loop:
                 _signal(att.pid, signal.SIGKILL)
                 self._reap(block=True)
         status, rusage = self.exited
-        code = os.waitstatus_to_exitcode(status)
         wall = time.monotonic() - att.started
-        if att.verdict is not None:
-            state, reason = att.verdict
-        elif code == 0:
-            state, reason = "succeeded", None
-        elif code < 0:
-            state, reason = "failed", f"killed by {signal.Signals(-code).name}"
-        else:
-            state, reason = "failed", f"exit code {code}"
-        out = _result(state, code, reason)
+        out = _result(*exit_outcome(status, att.verdict))
         out.update(wall_s=wall, cpu_s=rusage.ru_utime + rusage.ru_stime,
                    peak_rss_kb=int(rusage.ru_maxrss), batches=self.sent, tail=self.batch,
                    pid=att.pid)  # fmt: skip
