@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -91,6 +92,33 @@ def parse_streams(
     return streams, gates, checkpoints
 
 
+def _table_name(
+    t: dict[str, Any],
+    table: str,
+    key: str,
+    i: int,
+    seen: dict[str, int],
+    line: Callable[..., int | None],
+    loc: _Locates,
+    path: Path,
+) -> str:
+    """The `key` that names the i-th `[[table]]`: present, well formed and not used before."""
+    name = t.get(key)
+    if name is None:
+        raise PlanError(path, line(), f"{table} has no '{key}'")
+    if not isinstance(name, str) or not _ID.match(name):
+        raise PlanError(path, line(key), f"{table} {key} {name!r}: use letters, digits and _.-")
+    if name in seen:
+        raise PlanError(
+            path,
+            line(key),
+            f"duplicate {table} {key} '{name}'"
+            f" (first defined at line {loc.block(table, seen[name])})",
+        )
+    seen[name] = i
+    return name
+
+
 def _parse_stream_tables(data: dict[str, Any], path: Path, loc: _Locates) -> list[StreamSpec]:
     streams: list[StreamSpec] = []
     seen: dict[str, int] = {}
@@ -101,19 +129,7 @@ def _parse_stream_tables(data: dict[str, Any], path: Path, loc: _Locates) -> lis
             return loc.block("stream", i, key)
 
         _keys(t, STREAM_KEYS, where, line, path)
-        sid = t.get("id")
-        if sid is None:
-            raise PlanError(path, line(), "stream has no 'id'")
-        if not isinstance(sid, str) or not _ID.match(sid):
-            raise PlanError(path, line("id"), f"stream id {sid!r}: use letters, digits and _.-")
-        if sid in seen:
-            raise PlanError(
-                path,
-                line("id"),
-                f"duplicate stream id '{sid}'"
-                f" (first defined at line {loc.block('stream', seen[sid])})",
-            )
-        seen[sid] = i
+        sid = _table_name(t, "stream", "id", i, seen, line, loc, path)
         branch = t.get("branch")
         if branch is not None:
             branch = _string(branch, "branch", where, path, line("branch"))
@@ -137,7 +153,7 @@ def _parse_stream_tables(data: dict[str, Any], path: Path, loc: _Locates) -> lis
 
 def _parse_gate_tables(data: dict[str, Any], path: Path, loc: _Locates) -> list[GateSpec]:
     gates: list[GateSpec] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for i, t in enumerate(_tables(data, "gate", path, loc)):
         where = f"gate {t.get('name', f'#{i + 1}')!s}"
 
@@ -145,14 +161,7 @@ def _parse_gate_tables(data: dict[str, Any], path: Path, loc: _Locates) -> list[
             return loc.block("gate", i, key)
 
         _keys(t, GATE_KEYS, where, line, path)
-        name = t.get("name")
-        if name is None:
-            raise PlanError(path, line(), "gate has no 'name'")
-        if not isinstance(name, str) or not _ID.match(name):
-            raise PlanError(path, line("name"), f"gate name {name!r}: use letters, digits and _.-")
-        if name in seen:
-            raise PlanError(path, line("name"), f"duplicate gate name '{name}'")
-        seen.add(name)
+        name = _table_name(t, "gate", "name", i, seen, line, loc, path)
         kind = t.get("kind", "command")
         if kind not in GATE_KINDS:
             raise PlanError(
