@@ -90,7 +90,7 @@ def test_a_plan_without_streams_has_no_streams_config() -> None:
         ('stream = "api"', 'stream = "apx"', "unknown stream 'apx' (api, ui)"),
         ('id = "ui"', 'id = "api"', "duplicate stream id 'api' (first defined at line 1)"),
         ('id = "ui"', 'id = "u i"', "stream id 'u i'"),
-        ('name = "coverage"', 'name = "tests"', "duplicate gate name 'tests' (first defined at line"),
+        ('name = "coverage"', 'name = "tests"', "duplicate gate name 'tests' (first defined"),
         ('name = "coverage"', 'name = "a b"', "gate name 'a b': use letters"),
         ('branch = "feature/api"', 'branch = "bad..name"', "is not a branch name"),
         ('include = [".env"', 'include = ["../.env"', "must be relative and stay inside"),
