@@ -6,7 +6,10 @@ are assembled at run time so this file itself scans clean.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -75,13 +78,40 @@ def test_unreadable_file_fails_the_process_pool_too(
         scan_paths([tree], baseline=False, jobs=2)
 
 
-@pytest.mark.skipif(AS_ROOT, reason="root reads any file")
-def test_unreadable_file_by_permission(tree: Path, capsys: pytest.CaptureFixture) -> None:
-    locked = tree / "locked.env"
+@pytest.fixture
+def shared_tree(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A tree another user may enter (pytest's own tmp dirs are private to their owner)."""
+    with tempfile.TemporaryDirectory(prefix="br-failclosed-") as name:
+        root = Path(name)
+        root.chmod(0o755)
+        monkeypatch.chdir(root)
+        yield root
+
+
+@contextlib.contextmanager
+def unprivileged() -> Iterator[None]:
+    """As root (CI is root), act as `nobody` meanwhile, so a mode-0 file is really unreadable."""
+    if not AS_ROOT:
+        yield
+        return
+    os.setegid(65534)
+    os.seteuid(65534)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+
+
+def test_unreadable_file_by_permission(shared_tree: Path, capsys: pytest.CaptureFixture) -> None:
+    locked = shared_tree / "locked.env"
     locked.write_text(f"TOKEN={TOKEN}\n")
     locked.chmod(0)
+    (shared_tree / "clean.txt").write_text("nothing\n")
+    (shared_tree / "clean.txt").chmod(0o644)
     try:
-        assert main(["."]) == 2
+        with unprivileged():
+            assert main(["."]) == 2
         assert "locked.env" in capsys.readouterr().err
     finally:
         locked.chmod(0o600)
@@ -107,14 +137,16 @@ def test_unreadable_directory_is_an_error(
     assert "private" in err and "cannot read directory" in err
 
 
-@pytest.mark.skipif(AS_ROOT, reason="root reads any directory")
-def test_unreadable_directory_by_permission(tree: Path, capsys: pytest.CaptureFixture) -> None:
-    private = tree / "private"
+def test_unreadable_directory_by_permission(
+    shared_tree: Path, capsys: pytest.CaptureFixture
+) -> None:
+    private = shared_tree / "private"
     private.mkdir()
     (private / "k.env").write_text(f"TOKEN={TOKEN}\n")
     private.chmod(0)
     try:
-        assert main(["."]) == 2
+        with unprivileged():
+            assert main(["."]) == 2
         assert "private" in capsys.readouterr().err
     finally:
         private.chmod(0o700)
