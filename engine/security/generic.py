@@ -15,7 +15,13 @@ from functools import cache
 
 from engine.security.entropy import looks_random, shannon
 from engine.security.keywords import KeywordFinder
-from engine.security.words import is_alphabet, is_data_blob, is_hex_constant, reads_as_name
+from engine.security.words import (
+    is_alphabet,
+    is_data_blob,
+    is_encoded_text,
+    is_hex_constant,
+    reads_as_name,
+)
 
 # After the keyword: the rest of the identifier, a separator zone, an opening quote or bracket.
 _TAIL = re.compile(
@@ -45,22 +51,40 @@ def keyword_hits(lowered: str, keywords: tuple[str, ...]) -> list[tuple[int, int
 
 
 def find_keyword_values(
-    text: str, lowered: str, keywords: tuple[str, ...]
+    text: str, lowered: str, keywords: tuple[str, ...], *, code: bool = False
 ) -> Iterator[tuple[int, int, str]]:
-    """Yield (start, end, value) of generated-looking values that follow a secret keyword."""
+    """Yield (start, end, value) of generated-looking values that follow a secret keyword.
+
+    `code`: the text is a program's source (not config, prose or a log), where a value without
+    quotes is a name or an expression, not a literal; masking passes False (stay broad)."""
     if not keywords:
         return
     last_end = -1
     for hit_start, hit_end in keyword_hits(lowered, keywords):
         if hit_start < last_end:
             continue
+        if _PASSWORD_NAME.match(lowered, hit_start):
+            whole = _QUOTED_PASSWORD.match(text, hit_end)
+            if whole is not None:  # `password: "N{w44mqa'2si(zY8"`: the whole quoted string
+                value = whole.group("val")
+                last_end = whole.end()
+                if looks_random(value, 8) and not looks_like_name(value):
+                    yield whole.start("val"), whole.end("val"), value
+                continue
         m = _TAIL.match(text, hit_end)
         if m is None:
             continue
+        sep = m.group("sep")
+        quoted = sep.rstrip(" \t")[-1:] in _QUOTES
         value = m.group("val").rstrip(_TRAIL)
         start = m.start("val")
         last_end = m.end()  # keywords inside a value already read are not read again: linear
-        strong = _STRONG_SEP.search(m.group("sep")) is not None
+        if not quoted and _unquoted_reference(sep, value, code and not _in_string(text, start)):
+            continue
+        if sep[:1] in _QUOTES and "," in sep and _word_list(text, start):
+            continue  # `'w32-unregister-hot-key', 'w32-window-exists-p'`: a list of names
+
+        strong = _STRONG_SEP.search(sep) is not None
         inner = _ASSIGNED.match(value)
         if inner is not None:  # `token = 'PERCY_TOKEN=84f2...'`: the value is what NAME= holds
             start += inner.end()
@@ -76,6 +100,44 @@ def find_keyword_values(
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)*")
 _SHORT_HEX_INT = re.compile(r"0[xX][0-9a-fA-F]{1,16}")
+_QUOTES = frozenset("\"'`")
+# `name=12`, `stacklevel=3`: a keyword argument with a number, read after `key, ` or `author, `.
+_NUMERIC_KWARG = re.compile(r"[A-Za-z_]\w*=-?[\d.]+")
+# A password-like name and a separator, then a quoted string read to its closing quote on the
+# same line: a typed password may hold any character (`{`, `(`, a quote of the other kind).
+_PASSWORD_NAME = re.compile(r"passw|pwd|passphrase")
+_QUOTED_PASSWORD = re.compile(
+    r"""[\w.\-]{0,40}?["']?[ \t]{0,3}(?::=|=>|[:=])[ \t]{0,3}(?P<q>["'])"""
+    r"""(?P<val>(?:[^\n"'\\]|\\.|(?!(?P=q))["'])*)(?P=q)[ \t]*[,;})\]]?[ \t]*(?:#.*)?$""",
+    re.MULTILINE,
+)
+
+
+_LIST_ITEM = re.compile(r"""["'],[ \t]*["']""")
+
+
+def _word_list(text: str, at: int) -> bool:
+    """The line holds four or more quoted items in a row (`'a', 'b', 'c', 'd'`): a word list,
+    where the keyword is part of one item and the value the next item, not its value."""
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    return len(_LIST_ITEM.findall(text, start, len(text) if end < 0 else end)) >= 3
+
+
+def _in_string(text: str, start: int) -> bool:
+    """An odd number of one quote kind before `start` on its line: inside a string literal
+    (`"https://api.example.com/?apikey=HYZ..."`)."""
+    line = text[text.rfind("\n", 0, start) + 1 : start]
+    return line.count('"') % 2 == 1 or line.count("'") % 2 == 1 or line.count("`") % 2 == 1
+
+
+def _unquoted_reference(sep: str, value: str, code: bool) -> bool:
+    """A value with no quote before it that is code, not a literal: the next argument of a call
+    (`isinstance(key, i8_types)`, `author, height=79`), a numeric keyword argument, or, in a
+    program's source, a name (`key_class = Ed25519Key`, `token: PSKeyword`, `x = mod.NAME`)."""
+    if "," in sep or _NUMERIC_KWARG.fullmatch(value):
+        return True
+    return code and _IDENTIFIER.fullmatch(value.rstrip(")]}")) is not None
 
 
 def _code_around(text: str, start: int, value: str) -> bool:
@@ -120,6 +182,7 @@ _NOT_SECRET_NAMES = (
 )
 
 
+_UUID_TAIL = re.compile(r"[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _VERSION_START = re.compile(r"v?\d{1,4}\.\d{1,4}(?:\.\d{1,5})?[\-+._]")
 # `"id": "toolu_01D7..."`: an object's own id field holds an identifier, random but not secret.
 # (Only the bare name: `client_id`, `sms_id` and the like hold credentials in many configs.)
@@ -153,6 +216,10 @@ def _strictly_random(value: str) -> bool:
         return False  # `5.10.81-android12-9-00001-geba40aecb3b7`: a build or kernel version
     if is_hex_constant(value) or is_alphabet(value) or is_data_blob(value):
         return False  # a digest or curve constant, a charset, an embedded image or font
+    if _UUID_TAIL.search(value) and len(_UUID_TAIL.sub("", value)) <= 12:
+        return False  # `element-6066-11e4-a52e-4f735466cecf`: a UUID with a word, an identifier
+    if is_encoded_text(value):
+        return False  # `VGhpcyBpcyB0aGUgd2F5`: base64 of prose
     if looks_like_name(value) or reads_as_name(value):
         return False  # `rust_openssl.x25519.X25519PublicKey`, `cspc850multilingual`
     return looks_random(value, 16, allow_uuid=False)
@@ -277,7 +344,50 @@ def _context_free_hit(text: str, m: re.Match[str]) -> Iterator[tuple[int, int, s
     before = text[max(line_start, start - 80) : start].lower()
     if any(word in before for word in _NOT_SECRET_NAMES) or keyed_as_id(text, start):
         return
+    if in_encoded_block(text, start):
+        return
     yield start, end, value
+
+
+_B64_LINE = re.compile(
+    r"""[ \t]*[bru]{0,2}["']?([A-Za-z0-9+/]{40,}={0,2})["']?[ \t]*[,+\\)]?[ \t]*"""
+)
+
+
+def _b64_width(text: str, start: int, end: int) -> int:
+    """Width of the line [start, end) when it is nothing but a run of base64 (quoted or not)."""
+    m = _B64_LINE.fullmatch(text, start, end)
+    return len(m.group(1)) if m else 0
+
+
+def in_encoded_block(text: str, at: int) -> bool:
+    """The line at `at` is one of several consecutive lines of pure base64 of one width (the
+    last may be shorter), with no PEM header: an encoded file or image, not a credential."""
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    end = len(text) if end < 0 else end
+    width = _b64_width(text, start, end)
+    if not width:
+        return False
+    if start > 1:
+        p_start = text.rfind("\n", 0, start - 1) + 1
+        prev = _b64_width(text, p_start, start - 1)
+        if prev == width or (prev > width and end == len(text)):
+            return not _pem_before(text, p_start)
+        if prev > width:  # the block's short last line
+            return not _pem_before(text, p_start)
+    if end < len(text):
+        n_end = text.find("\n", end + 1)
+        n_end = len(text) if n_end < 0 else n_end
+        nxt = _b64_width(text, end + 1, n_end)
+        if nxt and (nxt == width or nxt < width):
+            return not _pem_before(text, start)
+    return False
+
+
+def _pem_before(text: str, at: int) -> bool:
+    """A `-----BEGIN ...-----` header within the 64 lines before `at`."""
+    return text.rfind("-----BEGIN", max(0, at - 64 * 80), at) >= 0
 
 
 # Library code is full of long names that pass an entropy test: `ASAuthorizationAppleIDButton`,
