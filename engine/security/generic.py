@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from functools import cache
 
-from engine.security.entropy import looks_random, shannon
+from engine.security.entropy import is_placeholder, looks_random, shannon
 from engine.security.keywords import KeywordFinder
 from engine.security.words import (
     is_alphabet,
@@ -68,7 +68,9 @@ def find_keyword_values(
             if whole is not None:  # `password: "N{w44mqa'2si(zY8"`: the whole quoted string
                 value = whole.group("val")
                 last_end = whole.end()
-                if looks_random(value, 8) and not looks_like_name(value):
+                if (looks_random(value, 8) or _typed_password(value)) and not looks_like_name(
+                    value
+                ):
                     yield whole.start("val"), whole.end("val"), value
                 continue
         m = _TAIL.match(text, hit_end)
@@ -122,6 +124,22 @@ def _word_list(text: str, at: int) -> bool:
     start = text.rfind("\n", 0, at) + 1
     end = text.find("\n", at)
     return len(_LIST_ITEM.findall(text, start, len(text) if end < 0 else end)) >= 3
+
+
+def _typed_password(value: str) -> bool:
+    """A password as password rules ask for one: 8+ characters with no space, three of the four
+    classes (lower, upper, digit, punctuation) with punctuation among them, not a stand-in.
+    (`looks_random` reads `d9}-/)QB&J:6U` as a path; a typed password is no generated token.)"""
+    if not 8 <= len(value) <= 128 or " " in value or is_placeholder(value):
+        return False
+    punct = sum(not c.isalnum() for c in value)
+    classes = (
+        any(c.islower() for c in value)
+        + any(c.isupper() for c in value)
+        + any(c.isdigit() for c in value)
+        + (punct > 0)
+    )
+    return punct > 0 and classes >= 3 and shannon(value) >= 2.8 and len(set(value)) * 2 > len(value)
 
 
 def _in_string(text: str, start: int) -> bool:
@@ -326,8 +344,59 @@ def find_context_free(text: str, runs: TokenRuns | None = None) -> Iterator[tupl
     size = len(text)
     for lo, hi in runs.digit_runs():
         # the value sits in [lo, hi); what marks it as assigned or quoted is at most 8 chars before
+        found = False
         for m in _CANDIDATE.finditer(text, max(0, lo - 8), min(size, hi + 1)):
-            yield from _context_free_hit(text, m)
+            for hit in _context_free_hit(text, m):
+                found = True
+                yield hit
+        if not found:
+            signed = _SIGNED_ID.fullmatch(text, lo, hi)
+            if signed is not None and snowflake_token(signed.group()):
+                yield lo, hi, signed.group()
+            else:
+                yield from _vendor_prefixed(text, lo, hi)
+
+
+# Discord's documented bot-token form: base64 of the bot's numeric (snowflake) id, `.`, a
+# base64 timestamp (4 bytes: 6 characters), `.`, an HMAC (27+ characters). Checked by decoding
+# the id part to 17-20 ASCII digits, a structure no random or made-up value has by chance.
+_SIGNED_ID = re.compile(r"[MNO][A-Za-z0-9_\-]{22,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40}")
+
+
+def snowflake_token(value: str) -> bool:
+    """The first part of `value` is base64 of a 17-20 digit id (a Discord-style signed token)."""
+    import base64
+    import binascii
+
+    head = value.split(".", 1)[0]
+    try:
+        raw = base64.urlsafe_b64decode(head + "=" * (-len(head) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    return 17 <= len(raw) <= 20 and raw.isdigit()
+
+
+# A vendor prefix (2-8 letters or digits, starting with a letter), a separator and a generated
+# body: `SG.<22>.<43>`, `hvb.AAAA...`, `sgp_<16>_<40>`. Read anywhere, with no name or `=`
+# before it: the prefix is the context. The body must pass the same test as a value with none.
+_VENDOR = re.compile(r"[A-Za-z][A-Za-z0-9]{1,7}[_\-.](?=[A-Za-z0-9+/_\-.=~]{24,})")
+
+
+def _vendor_prefixed(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, str]]:
+    m = _VENDOR.match(text, lo, hi)
+    if m is None or text[lo - 1 : lo] in ("@", "%", "$", "\\"):
+        return
+    value = text[lo:hi].rstrip(_TRAIL + "-=")
+    prefix = m.group().lower()
+    if prefix.startswith(("sha", "md5", "v1", "v2", "xn-", "www")) or len(value) < 24:
+        return
+    if not _strictly_random(value) or not _strictly_random(value[m.end() - lo :]):
+        return
+    line_start = text.rfind("\n", 0, lo) + 1
+    before = text[max(line_start, lo - 80) : lo].lower()
+    if any(word in before for word in _NOT_SECRET_NAMES) or keyed_as_id(text, lo):
+        return
+    yield lo, lo + len(value), value
 
 
 def _context_free_hit(text: str, m: re.Match[str]) -> Iterator[tuple[int, int, str]]:
