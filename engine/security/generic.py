@@ -382,6 +382,12 @@ def snowflake_token(value: str) -> bool:
 _VENDOR = re.compile(r"[A-Za-z][A-Za-z0-9]{1,7}[_\-.](?=[A-Za-z0-9+/_\-.=~]{24,})")
 
 
+_HEX_BODY = re.compile(r"[0-9a-f]{8,}(?:[_\-][0-9a-f]{8,})*")
+# Prefixes that name a digest or a revision, not a vendor: what follows is a hash.
+_HEX_NAMES = {"sha_", "sha-", "md5_", "md5-", "git-", "git_", "rev-", "rev_", "hash_", "hash-",
+              "commit_", "commit-", "build-", "build_", "blob-", "tree-", "id_", "id-"}  # fmt: skip
+
+
 def _vendor_prefixed(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, str]]:
     m = _VENDOR.match(text, lo, hi)
     if m is None or text[lo - 1 : lo] in ("@", "%", "$", "\\"):
@@ -390,7 +396,11 @@ def _vendor_prefixed(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, st
     prefix = m.group().lower()
     if prefix.startswith(("sha", "md5", "v1", "v2", "xn-", "www")) or len(value) < 24:
         return
-    if not _strictly_random(value) or not _strictly_random(value[m.end() - lo :]):
+    body = value[m.end() - lo :]
+    if _HEX_BODY.fullmatch(body) and m.group()[:-1].isalpha():
+        if not looks_random(max(_SEGMENTS.split(body), key=len), 32) or prefix in _HEX_NAMES:
+            return  # `sgp_<16 hex>_<40 hex>`: a vendor's hex token; a digest has no vendor prefix
+    elif not _strictly_random(value) or not _strictly_random(body):
         return
     line_start = text.rfind("\n", 0, lo) + 1
     before = text[max(line_start, lo - 80) : lo].lower()
@@ -419,14 +429,15 @@ def _context_free_hit(text: str, m: re.Match[str]) -> Iterator[tuple[int, int, s
 
 
 _B64_LINE = re.compile(
-    r"""[ \t]*[bru]{0,2}["']?([A-Za-z0-9+/]{40,}={0,2})["']?[ \t]*[,+\\)]?[ \t]*"""
+    r"""[ \t]*[bru]{0,2}["']?([A-Za-z0-9+/]{4,}={0,2})["']?[ \t]*[,+\\)]?[ \t]*"""
 )
 
 
-def _b64_width(text: str, start: int, end: int) -> int:
-    """Width of the line [start, end) when it is nothing but a run of base64 (quoted or not)."""
+def _b64_width(text: str, start: int, end: int, least: int = 40) -> int:
+    """Width of the line [start, end) when it is nothing but a run of base64 (quoted or not)
+    of at least `least` characters."""
     m = _B64_LINE.fullmatch(text, start, end)
-    return len(m.group(1)) if m else 0
+    return len(m.group(1)) if m and len(m.group(1)) >= least else 0
 
 
 def in_encoded_block(text: str, at: int) -> bool:
@@ -435,7 +446,7 @@ def in_encoded_block(text: str, at: int) -> bool:
     start = text.rfind("\n", 0, at) + 1
     end = text.find("\n", at)
     end = len(text) if end < 0 else end
-    width = _b64_width(text, start, end)
+    width = _b64_width(text, start, end, least=4)
     if not width:
         return False
     if start > 1:
@@ -449,7 +460,7 @@ def in_encoded_block(text: str, at: int) -> bool:
         n_end = text.find("\n", end + 1)
         n_end = len(text) if n_end < 0 else n_end
         nxt = _b64_width(text, end + 1, n_end)
-        if nxt and (nxt == width or nxt < width):
+        if width >= 40 and nxt and nxt <= width:
             return not _pem_before(text, start)
     return False
 
