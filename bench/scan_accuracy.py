@@ -6,11 +6,15 @@ Three data sets, every tool on the same files in the same run:
   negatives shaped like them), with a leave-provider-out recall for br-tui: each provider's cases
   scanned with its named rule switched off, i.e. as a provider the scanner has never seen;
 - clean code (CPython's standard library without its tests, and this venv's site-packages), where
-  every finding is a false alarm: findings per MB.
-"Before" is br-tui at `--before` (default e1029bf, the main branch this work started from),
+  every finding is a false alarm: findings per MB, halves A (looked at) and B (held out once);
+- corpus C (`bench/corpus_c.py`: sixteen pinned wheels in neither half, and two manuals' sources,
+  fetched outside the repository): findings per MB, and the false-positive rate on its keyword
+  lines (a credential-like name given a literal), the held-out estimate. Lines reviewed as real
+  secrets or fixtures (`bench/corpus_c_review.txt`) count for no tool.
+"Before" is br-tui at `--before` (default 0ae3015, the main branch this work started from),
 exported with `git archive` and run by the same interpreter.
 
-    python bench/scan_accuracy.py [--before REV] [--clean-mb 20] [--no-baselines]
+    python bench/scan_accuracy.py [--before REV] [--clean-mb 20] [--no-baselines] [--only c]
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
+import corpus_c  # noqa: E402
 import secrets_corpus  # noqa: E402
 from secrets_eval import DEFAULT_SET, score, write_cases  # noqa: E402
 
@@ -169,9 +174,65 @@ def interval(k: int, n: int) -> str:
     return f"[{lo:.3f}, {hi:.3f}]"
 
 
+def _relative(found: list, tree: Path) -> set[tuple[str, int]]:
+    root = tree.resolve()
+    return {(str(Path(p).resolve().relative_to(root)), int(line)) for p, line in found}
+
+
+def keyword_tree(tree: Path, dest: Path) -> dict[tuple[str, int], tuple[str, int]]:
+    """Write each file's keyword lines (only those, in order, same name) under `dest`; return
+    (path, line in dest) -> (path, line in C). Every tool reads the same lines."""
+    where: dict[tuple[str, int], tuple[str, int]] = {}
+    for path in corpus_c.files(tree):
+        lines = corpus_c.keyword_lines(path)
+        if not lines:
+            continue
+        rel = str(path.relative_to(tree))
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("\n".join(text for _, text in lines) + "\n", encoding="utf-8")
+        for i, (number, _) in enumerate(lines, 1):
+            where[(rel, i)] = (rel, number)
+    return where
+
+
+def corpus_c_report(args: argparse.Namespace, codes: dict[str, Path], tmp: Path) -> None:
+    """Findings per MB on all of C, and the FPR on its keyword lines, for every tool."""
+    tree = corpus_c.fetch(args.corpus_c)
+    mb = sum(p.stat().st_size for p in corpus_c.files(tree)) / 1e6
+    known = corpus_c.reviewed()
+    kw_tree = tmp / "c-keyword-lines"
+    where = keyword_tree(tree, kw_tree)
+    negatives = {loc for loc in where.values() if loc not in known}
+    tools: dict[str, tuple[list, list]] = {
+        tool: (_br(code, tree, tmp), _br(code, kw_tree, tmp)) for tool, code in codes.items()
+    }
+    if not args.no_baselines:
+        tools["detect-secrets"] = (detect_secrets(tree), detect_secrets(kw_tree))
+        tools["CredSweeper"] = (credsweeper(tree, tmp), credsweeper(kw_tree, tmp))
+    left_out = len(where) - len(negatives)
+    print(f"corpus C (held out, not tuned on): {mb:.1f} MB; {len(where)} keyword lines, "
+          f"{left_out} of them reviewed as real/fixture and left out")  # fmt: skip
+    print(f"  {'tool':16} {'findings':>8} {'per MB':>7}   keyword-line FP/n      FPR interval")
+    for tool, (full, kw) in tools.items():
+        false = _relative(full, tree) - set(known)
+        flagged = {where[loc] for loc in _relative(kw, kw_tree) if loc in where} & negatives
+        k, n = len(flagged), len(negatives)
+        print(f"  {tool:16} {len(false):8d} {len(false) / mb:7.2f}   {k:4d}/{n:<4d}"
+              f"  {k / max(n, 1):8.3f} {interval(k, n)}")  # fmt: skip
+        if args.list_c:
+            for rel, line in sorted(false):
+                print(f"    finding {rel}:{line}")
+            for rel, line in sorted(flagged):
+                print(f"    keyword {rel}:{line}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--before", default="e1029bf")
+    ap.add_argument("--before", default="0ae3015")
+    ap.add_argument("--corpus-c", type=Path, default=corpus_c.DEFAULT_DIR, help="cache of C")
+    ap.add_argument("--only", choices=["dev", "own", "clean", "c"], action="append")
+    ap.add_argument("--list-c", action="store_true", help="print C's findings (for the review)")
     ap.add_argument("--clean-mb", type=float, default=10.0, help="per half of the clean corpus")
     ap.add_argument("--baseline-clean-mb", type=float, default=1.5, help="per half, for the others")
     ap.add_argument("--no-baselines", action="store_true")
@@ -192,7 +253,12 @@ def main() -> int:
         print("recall and FPR with 95 % Wilson intervals; 'generic' = every provider rule off")
         print(f"{'set':4} {'tool':23} {'recall':>6} {'interval':16} {'FPR':>6} {'interval':16}"
               "  tp/fn/fp/tn")  # fmt: skip
+        only = set(args.only or ["dev", "own", "clean", "c"])
+        if "c" in only:
+            corpus_c_report(args, codes, tmp)
         for name, cases in sets.items():
+            if name not in only:
+                continue
             tree = tmp / name
             write_cases(cases, tree)
             results = {}
@@ -210,6 +276,8 @@ def main() -> int:
                     f" {s['fpr']:6.3f} {interval(s['fp'], neg):16}"
                     f"  {s['tp']}/{s['fn']}/{s['fp']}/{s['tn']}"
                 )
+        if "clean" not in only:
+            return 0
         print("clean code, findings per MB; halves by package (A: looked at while choosing rules,")
         print("B: held out); stdlib without tests + site-packages without scanners' own fixtures")
         for half in "AB":

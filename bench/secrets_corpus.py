@@ -268,9 +268,80 @@ def negatives(rng: random.Random) -> list[dict]:
     return out
 
 
+# Tokens pasted with no name before them (a ticket, a chat log, a README): only their own
+# structure tells. Formats as documented: SendGrid API keys (`SG.`, 22 and 43 base64url
+# characters), HashiCorp Vault 1.10+ service and batch tokens (`hvs.`/`hvb.` + base64url),
+# Sourcegraph access tokens (`sgp_` + instance id + `_` + 40 hex), Discord bot tokens (base64
+# of the snowflake id, a 6-character timestamp, an HMAC).
+BARE: dict[str, object] = {
+    "sendgrid-bare": lambda g: f"SG.{_r(g, URLSAFE, 22)}.{_r(g, URLSAFE, 43)}",
+    "vault-service": lambda g: "hvs." + _r(g, URLSAFE, 90),
+    "vault-batch": lambda g: "hvb." + _r(g, URLSAFE, 120),
+    "sourcegraph": lambda g: f"sgp_{_r(g, HEX, 16)}_{_r(g, HEX, 40)}",
+    "discord-bare": _discord,
+}
+
+
+def _bare_text(value: str, rng: random.Random) -> tuple[str, str]:
+    return rng.choice(
+        [
+            ("notes.txt", f"oops, pasted {value} into the ticket\n"),
+            ("README.md", f"For staging use {value} until Friday.\n"),
+            ("chat.log", f"[12:01] <dev> try {value}\n[12:02] <ops> ok\n"),
+        ]
+    )
+
+
+# Passwords are typed, not generated: any printable character, quotes of the other kind too.
+_PUNCT = "!#$%&()*+,-./:;<=>?@[]^_{|}~'"
+
+
+def _typed_password(rng: random.Random) -> str:
+    chars = string.ascii_letters + string.digits + _PUNCT
+    while True:
+        value = _r(rng, chars, rng.randint(10, 20))
+        if sum(c in _PUNCT for c in value) >= 2 and any(c.isdigit() for c in value):
+            return value
+
+
+def bare_cases(rng: random.Random) -> list[dict]:
+    """Positives and stand-in negatives of the kinds above (a separate generator, so the
+    older cases stay as they were)."""
+    out = []
+    for provider, gen in BARE.items():
+        for _ in range(8):
+            value = gen(rng)  # type: ignore[operator]
+            filename, text = _bare_text(value, rng)
+            out.append(
+                {"provider": provider, "rule": "", "label": True, "filename": filename,
+                 "text": text, "secrets": [value], "neg_kind": None}
+            )  # fmt: skip
+        real = gen(rng)  # type: ignore[operator]
+        for kind, value in _negative_values(rng, provider, real):
+            if kind in ("reference", "identifier", "uuid", "path"):
+                continue  # in prose these are no shape of a token at all
+            filename, text = _bare_text(value, rng)
+            out.append(
+                {"provider": provider, "rule": "", "label": False, "filename": filename,
+                 "text": text, "secrets": [], "neg_kind": kind}
+            )  # fmt: skip
+    for _ in range(16):
+        value = _typed_password(rng)
+        quote = '"' if "'" in value or rng.random() < 0.5 else "'"
+        if quote in value:
+            value = value.replace(quote, "")
+        name = rng.choice(["db_password", "smtp_password", "PASSWORD", "admin_pwd"])
+        out.append(
+            {"provider": "typed-password", "rule": "", "label": True, "filename": "config.yaml",
+             "text": f"mail:\n  {name}: {quote}{value}{quote}\n", "secrets": [value],
+             "neg_kind": None}
+        )  # fmt: skip
+    return out
+
+
 def cases(seed: int = 20261203) -> list[dict]:
     rng = random.Random(seed)
-    return positives(rng) + negatives(rng)
+    return positives(rng) + negatives(rng) + bare_cases(random.Random(seed + 1))
 
 
 if __name__ == "__main__":

@@ -13,9 +13,15 @@ import re
 from collections.abc import Iterator
 from functools import cache
 
-from engine.security.entropy import looks_random, shannon
+from engine.security.entropy import is_placeholder, looks_random, shannon
 from engine.security.keywords import KeywordFinder
-from engine.security.words import is_alphabet, is_data_blob, is_hex_constant, reads_as_name
+from engine.security.words import (
+    is_alphabet,
+    is_data_blob,
+    is_encoded_text,
+    is_hex_constant,
+    reads_as_name,
+)
 
 # After the keyword: the rest of the identifier, a separator zone, an opening quote or bracket.
 _TAIL = re.compile(
@@ -45,22 +51,42 @@ def keyword_hits(lowered: str, keywords: tuple[str, ...]) -> list[tuple[int, int
 
 
 def find_keyword_values(
-    text: str, lowered: str, keywords: tuple[str, ...]
+    text: str, lowered: str, keywords: tuple[str, ...], *, code: bool = False
 ) -> Iterator[tuple[int, int, str]]:
-    """Yield (start, end, value) of generated-looking values that follow a secret keyword."""
+    """Yield (start, end, value) of generated-looking values that follow a secret keyword.
+
+    `code`: the text is a program's source (not config, prose or a log), where a value without
+    quotes is a name or an expression, not a literal; masking passes False (stay broad)."""
     if not keywords:
         return
     last_end = -1
     for hit_start, hit_end in keyword_hits(lowered, keywords):
         if hit_start < last_end:
             continue
+        if _PASSWORD_NAME.match(lowered, hit_start):
+            whole = _QUOTED_PASSWORD.match(text, hit_end)
+            if whole is not None:  # `password: "N{w44mqa'2si(zY8"`: the whole quoted string
+                value = whole.group("val")
+                last_end = whole.end()
+                if (looks_random(value, 8) or _typed_password(value)) and not looks_like_name(
+                    value
+                ):
+                    yield whole.start("val"), whole.end("val"), value
+                continue
         m = _TAIL.match(text, hit_end)
         if m is None:
             continue
+        sep = m.group("sep")
+        quoted = sep.rstrip(" \t")[-1:] in _QUOTES
         value = m.group("val").rstrip(_TRAIL)
         start = m.start("val")
         last_end = m.end()  # keywords inside a value already read are not read again: linear
-        strong = _STRONG_SEP.search(m.group("sep")) is not None
+        if not quoted and _unquoted_reference(sep, value, code and not _in_string(text, start)):
+            continue
+        if sep[:1] in _QUOTES and "," in sep and _word_list(text, start):
+            continue  # `'w32-unregister-hot-key', 'w32-window-exists-p'`: a list of names
+
+        strong = _STRONG_SEP.search(sep) is not None
         inner = _ASSIGNED.match(value)
         if inner is not None:  # `token = 'PERCY_TOKEN=84f2...'`: the value is what NAME= holds
             start += inner.end()
@@ -76,6 +102,60 @@ def find_keyword_values(
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)*")
 _SHORT_HEX_INT = re.compile(r"0[xX][0-9a-fA-F]{1,16}")
+_QUOTES = frozenset("\"'`")
+# `name=12`, `stacklevel=3`: a keyword argument with a number, read after `key, ` or `author, `.
+_NUMERIC_KWARG = re.compile(r"[A-Za-z_]\w*=-?[\d.]+")
+# A password-like name and a separator, then a quoted string read to its closing quote on the
+# same line: a typed password may hold any character (`{`, `(`, a quote of the other kind).
+_PASSWORD_NAME = re.compile(r"passw|pwd|passphrase")
+_QUOTED_PASSWORD = re.compile(
+    r"""[\w.\-]{0,40}?["']?[ \t]{0,3}(?::=|=>|[:=])[ \t]{0,3}(?P<q>["'])"""
+    r"""(?P<val>(?:[^\n"'\\]|\\.|(?!(?P=q))["'])*)(?P=q)[ \t]*[,;})\]]?[ \t]*(?:#.*)?$""",
+    re.MULTILINE,
+)
+
+
+_LIST_ITEM = re.compile(r"""["'],[ \t]*["']""")
+
+
+def _word_list(text: str, at: int) -> bool:
+    """The line holds four or more quoted items in a row (`'a', 'b', 'c', 'd'`): a word list,
+    where the keyword is part of one item and the value the next item, not its value."""
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    return len(_LIST_ITEM.findall(text, start, len(text) if end < 0 else end)) >= 3
+
+
+def _typed_password(value: str) -> bool:
+    """A password as password rules ask for one: 8+ characters with no space, three of the four
+    classes (lower, upper, digit, punctuation) with punctuation among them, not a stand-in.
+    (`looks_random` reads `d9}-/)QB&J:6U` as a path; a typed password is no generated token.)"""
+    if not 8 <= len(value) <= 128 or " " in value or is_placeholder(value):
+        return False
+    punct = sum(not c.isalnum() for c in value)
+    classes = (
+        any(c.islower() for c in value)
+        + any(c.isupper() for c in value)
+        + any(c.isdigit() for c in value)
+        + (punct > 0)
+    )
+    return punct > 0 and classes >= 3 and shannon(value) >= 2.8 and len(set(value)) * 2 > len(value)
+
+
+def _in_string(text: str, start: int) -> bool:
+    """An odd number of one quote kind before `start` on its line: inside a string literal
+    (`"https://api.example.com/?apikey=HYZ..."`)."""
+    line = text[text.rfind("\n", 0, start) + 1 : start]
+    return line.count('"') % 2 == 1 or line.count("'") % 2 == 1 or line.count("`") % 2 == 1
+
+
+def _unquoted_reference(sep: str, value: str, code: bool) -> bool:
+    """A value with no quote before it that is code, not a literal: the next argument of a call
+    (`isinstance(key, i8_types)`, `author, height=79`), a numeric keyword argument, or, in a
+    program's source, a name (`key_class = Ed25519Key`, `token: PSKeyword`, `x = mod.NAME`)."""
+    if "," in sep or _NUMERIC_KWARG.fullmatch(value):
+        return True
+    return code and _IDENTIFIER.fullmatch(value.rstrip(")]}")) is not None
 
 
 def _code_around(text: str, start: int, value: str) -> bool:
@@ -120,6 +200,7 @@ _NOT_SECRET_NAMES = (
 )
 
 
+_UUID_TAIL = re.compile(r"[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _VERSION_START = re.compile(r"v?\d{1,4}\.\d{1,4}(?:\.\d{1,5})?[\-+._]")
 # `"id": "toolu_01D7..."`: an object's own id field holds an identifier, random but not secret.
 # (Only the bare name: `client_id`, `sms_id` and the like hold credentials in many configs.)
@@ -153,6 +234,10 @@ def _strictly_random(value: str) -> bool:
         return False  # `5.10.81-android12-9-00001-geba40aecb3b7`: a build or kernel version
     if is_hex_constant(value) or is_alphabet(value) or is_data_blob(value):
         return False  # a digest or curve constant, a charset, an embedded image or font
+    if _UUID_TAIL.search(value) and len(_UUID_TAIL.sub("", value)) <= 12:
+        return False  # `element-6066-11e4-a52e-4f735466cecf`: a UUID with a word, an identifier
+    if is_encoded_text(value):
+        return False  # `VGhpcyBpcyB0aGUgd2F5`: base64 of prose
     if looks_like_name(value) or reads_as_name(value):
         return False  # `rust_openssl.x25519.X25519PublicKey`, `cspc850multilingual`
     return looks_random(value, 16, allow_uuid=False)
@@ -259,8 +344,69 @@ def find_context_free(text: str, runs: TokenRuns | None = None) -> Iterator[tupl
     size = len(text)
     for lo, hi in runs.digit_runs():
         # the value sits in [lo, hi); what marks it as assigned or quoted is at most 8 chars before
+        found = False
         for m in _CANDIDATE.finditer(text, max(0, lo - 8), min(size, hi + 1)):
-            yield from _context_free_hit(text, m)
+            for hit in _context_free_hit(text, m):
+                found = True
+                yield hit
+        if not found:
+            signed = _SIGNED_ID.fullmatch(text, lo, hi)
+            if signed is not None and snowflake_token(signed.group()):
+                yield lo, hi, signed.group()
+            else:
+                yield from _vendor_prefixed(text, lo, hi)
+
+
+# Discord's documented bot-token form: base64 of the bot's numeric (snowflake) id, `.`, a
+# base64 timestamp (4 bytes: 6 characters), `.`, an HMAC (27+ characters). Checked by decoding
+# the id part to 17-20 ASCII digits, a structure no random or made-up value has by chance.
+_SIGNED_ID = re.compile(r"[MNO][A-Za-z0-9_\-]{22,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40}")
+
+
+def snowflake_token(value: str) -> bool:
+    """The first part of `value` is base64 of a 17-20 digit id (a Discord-style signed token)."""
+    import base64
+    import binascii
+
+    head = value.split(".", 1)[0]
+    try:
+        raw = base64.urlsafe_b64decode(head + "=" * (-len(head) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    return 17 <= len(raw) <= 20 and raw.isdigit()
+
+
+# A vendor prefix (2-8 letters or digits, starting with a letter), a separator and a generated
+# body: `SG.<22>.<43>`, `hvb.AAAA...`, `sgp_<16>_<40>`. Read anywhere, with no name or `=`
+# before it: the prefix is the context. The body must pass the same test as a value with none.
+_VENDOR = re.compile(r"[A-Za-z][A-Za-z0-9]{1,7}[_\-.](?=[A-Za-z0-9+/_\-.=~]{24,})")
+
+
+_HEX_BODY = re.compile(r"[0-9a-f]{8,}(?:[_\-][0-9a-f]{8,})*")
+# Prefixes that name a digest or a revision, not a vendor: what follows is a hash.
+_HEX_NAMES = {"sha_", "sha-", "md5_", "md5-", "git-", "git_", "rev-", "rev_", "hash_", "hash-",
+              "commit_", "commit-", "build-", "build_", "blob-", "tree-", "id_", "id-"}  # fmt: skip
+
+
+def _vendor_prefixed(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, str]]:
+    m = _VENDOR.match(text, lo, hi)
+    if m is None or text[lo - 1 : lo] in ("@", "%", "$", "\\"):
+        return
+    value = text[lo:hi].rstrip(_TRAIL + "-=")
+    prefix = m.group().lower()
+    if prefix.startswith(("sha", "md5", "v1", "v2", "xn-", "www")) or len(value) < 24:
+        return
+    body = value[m.end() - lo :]
+    if _HEX_BODY.fullmatch(body) and m.group()[:-1].isalpha():
+        if not looks_random(max(_SEGMENTS.split(body), key=len), 32) or prefix in _HEX_NAMES:
+            return  # `sgp_<16 hex>_<40 hex>`: a vendor's hex token; a digest has no vendor prefix
+    elif not _strictly_random(value) or not _strictly_random(body):
+        return
+    line_start = text.rfind("\n", 0, lo) + 1
+    before = text[max(line_start, lo - 80) : lo].lower()
+    if any(word in before for word in _NOT_SECRET_NAMES) or keyed_as_id(text, lo):
+        return
+    yield lo, lo + len(value), value
 
 
 def _context_free_hit(text: str, m: re.Match[str]) -> Iterator[tuple[int, int, str]]:
@@ -277,7 +423,51 @@ def _context_free_hit(text: str, m: re.Match[str]) -> Iterator[tuple[int, int, s
     before = text[max(line_start, start - 80) : start].lower()
     if any(word in before for word in _NOT_SECRET_NAMES) or keyed_as_id(text, start):
         return
+    if in_encoded_block(text, start):
+        return
     yield start, end, value
+
+
+_B64_LINE = re.compile(
+    r"""[ \t]*[bru]{0,2}["']?([A-Za-z0-9+/]{4,}={0,2})["']?[ \t]*[,+\\)]?[ \t]*"""
+)
+
+
+def _b64_width(text: str, start: int, end: int, least: int = 40) -> int:
+    """Width of the line [start, end) when it is nothing but a run of base64 (quoted or not)
+    of at least `least` characters."""
+    m = _B64_LINE.fullmatch(text, start, end)
+    return len(m.group(1)) if m and len(m.group(1)) >= least else 0
+
+
+def in_encoded_block(text: str, at: int) -> bool:
+    """The line at `at` is one of several consecutive lines of pure base64 of one width (the
+    last may be shorter), with no PEM header: an encoded file or image, not a credential."""
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    end = len(text) if end < 0 else end
+    width = _b64_width(text, start, end, least=4)
+    if not width:
+        return False
+    if start > 1:
+        p_start = text.rfind("\n", 0, start - 1) + 1
+        prev = _b64_width(text, p_start, start - 1)
+        if prev == width or (prev > width and end == len(text)):
+            return not _pem_before(text, p_start)
+        if prev > width:  # the block's short last line
+            return not _pem_before(text, p_start)
+    if end < len(text):
+        n_end = text.find("\n", end + 1)
+        n_end = len(text) if n_end < 0 else n_end
+        nxt = _b64_width(text, end + 1, n_end)
+        if width >= 40 and nxt and nxt <= width:
+            return not _pem_before(text, start)
+    return False
+
+
+def _pem_before(text: str, at: int) -> bool:
+    """A `-----BEGIN ...-----` header within the 64 lines before `at`."""
+    return text.rfind("-----BEGIN", max(0, at - 64 * 80), at) >= 0
 
 
 # Library code is full of long names that pass an entropy test: `ASAuthorizationAppleIDButton`,

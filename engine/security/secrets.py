@@ -51,6 +51,13 @@ _CONTEXT_FREE = Rule(
 )
 
 
+# Program sources, where a secret is a quoted literal and a bare word is a name. Config, data,
+# prose, logs and shell scripts are left out: there a bare word is a value (`TOKEN=abc123`).
+_CODE_SUFFIXES = (
+    ".py", ".pyi", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".go", ".java", ".kt", ".scala",
+    ".rb", ".rs", ".c", ".h", ".cc", ".cpp", ".hpp", ".cs", ".swift", ".php", ".dart", ".lua",
+)  # fmt: skip
+
 _SINGLE_TOKEN = re.compile(r"[\w\-.+/=~:]+")
 
 
@@ -157,9 +164,11 @@ def _rule_hits(
     runs: TokenRuns,
     *,
     documented: bool = True,
+    code: bool = False,
 ) -> list[tuple[int, int, str, Rule | None]]:
     """Vetted matches of the named rules and the keyword detector (`documented`: drop what a
-    shape-only rule finds on a line that says it shows an example)."""
+    shape-only rule finds on a line that says it shows an example; `code`: the text is a
+    program's source, where an unquoted value is a name, not a literal)."""
     hits: list[tuple[int, int, str, Rule | None]] = []
     for rule in ruleset.active(lowered, runs.runs_text(lowered)):
         pre = rule.pre_rx
@@ -187,7 +196,8 @@ def _rule_hits(
             ):
                 hits.append((m.start(g), m.end(g), value, rule))
     if ruleset.generic_enabled:
-        for start, end, value in find_keyword_values(text, lowered, ruleset.generic_keywords):
+        keywords = ruleset.generic_keywords
+        for start, end, value in find_keyword_values(text, lowered, keywords, code=code):
             hits.append((start, end, value, None))
     return hits
 
@@ -200,7 +210,7 @@ def scan_secrets(
     `lowered`: `lowered(text)` when the caller has it already."""
     lowered = lowered if lowered is not None else _lowered(text)
     runs = TokenRuns(text)
-    hits = _rule_hits(text, lowered, ruleset, runs)
+    hits = _rule_hits(text, lowered, ruleset, runs, code=path.endswith(_CODE_SUFFIXES))
     if ruleset.generic_enabled:
         for start, end, value in find_context_free(text, runs):
             if not _documented(_CONTEXT_FREE, text, start):

@@ -105,6 +105,26 @@ def is_alphabet(value: str) -> bool:
     return len(value) >= 24 and len(set(value)) == len(value)
 
 
+_PROSE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ,.'!?-")
+
+
+def is_encoded_text(value: str) -> bool:
+    """base64 (or base64url) of words with spaces (`VGhpcyBpcyB0aGUgd2F5` = `This is the way`):
+    encoded prose, not a key. A random key decodes to random bytes; an encoded `user:password`
+    has no space, so it stays a credential."""
+    import base64
+    import binascii
+
+    body = value.rstrip("=")
+    if len(body) < 16 or len(body) % 4 == 1:
+        return False
+    try:
+        raw = base64.b64decode(body.replace("-", "+").replace("_", "/") + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    return b" " in raw and sum(c in _PROSE for c in raw) * 10 >= len(raw) * 9
+
+
 def is_data_blob(value: str) -> bool:
     """base64 of a file (an image, a font, an archive) embedded in code."""
     return value.startswith(_MAGIC)
