@@ -438,19 +438,35 @@ def _block_of(text: str, at: int) -> tuple[int, int] | None:
     if start == 0 and not text.startswith(tuple(d[1:] for d in _DEF_STARTS)):
         return None
     line_end = text.find("\n", start)  # the block runs from its def line to the next top level
-    while start > 0:  # decorators belong to the block
-        prev = text.rfind("\n", 0, start - 1) + 1
-        if not text.startswith("@", prev):
-            break
-        start = prev
+    start = _decorated_from(text, start)
     end_m = _TOP_LEVEL.search(text, line_end) if line_end >= 0 else None
     end = end_m.start() + 1 if end_m else len(text)
     return (start, end) if at < end else None
 
 
-def _candidate_blocks(text: str, blocks_only: bool = False) -> list[tuple[int, int]] | None:
+def _decorated_from(text: str, start: int) -> int:
+    """Where the decorators above the def line at `start` begin (they belong to its block),
+    a decorator's arguments running over several lines included (`@register(\n  ...\n)`):
+    lines going up, the topmost `@` line reached through `@` and continuation lines only."""
+    top = start
+    at = start
+    while at > 0:
+        prev = text.rfind("\n", 0, at - 1) + 1
+        first = text[prev : prev + 1]
+        if first == "@":
+            top = prev
+        elif first not in (" ", "\t", ")", "]", "}"):
+            break
+        at = prev
+    return top
+
+
+def _candidate_blocks(
+    text: str, blocks_only: bool = False, calls: dict[int, list[int]] | None = None
+) -> list[tuple[int, int]] | None:
     """Spans worth parsing ([] = nothing to do, None = a module-level call: parse the module
-    code, `_module_code`); `blocks_only`: the def/class blocks even when there is such a call."""
+    code, `_module_code`); `blocks_only`: the def/class blocks even when there is such a call.
+    `calls` receives, per block start, the offsets of the candidate calls in it."""
     blocks: dict[int, int] = {}
     module_level = False
     assigned: dict[str, bool] = {}
@@ -483,6 +499,8 @@ def _candidate_blocks(text: str, blocks_only: bool = False) -> list[tuple[int, i
             module_level = True
             continue
         blocks.setdefault(block[0], block[1])
+        if calls is not None:
+            calls.setdefault(block[0], []).append(at)
     if module_level and not blocks_only:
         return None
     return sorted(blocks.items())
@@ -511,6 +529,69 @@ def _module_code(text: str) -> str:
     return "".join(parts)
 
 
+# A def at any depth, and (per indentation width) the next line that ends its block: one
+# indented no deeper that is not blank, a comment or a closing bracket.
+_ANY_DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]", re.M)
+
+
+@lru_cache(maxsize=64)
+def _dedent_rx(width: int) -> re.Pattern[str]:
+    return re.compile(rf"\n(?=[ \t]{{0,{width}}}[^\s#)\]}}])")
+
+
+def _innermost_def(text: str, lo: int, hi: int, at: int) -> tuple[int, int] | None:
+    """The nested (indented) def inside the top-level block [lo, hi) that most closely holds
+    offset `at`, as (start of its def line, end of its block); None when the call sits in the
+    top-level def itself or in a class body. A call's analysis reads only its own function's
+    statements (nested functions and classes are scopes of their own), so parsing that
+    function alone finds what parsing the whole class would, at a fraction of the cost. Where
+    the indentation misleads (a string or bracket running back to the margin), the cut block
+    fails to parse and the caller falls back to the top-level block."""
+    best: tuple[int, int] | None = None
+    for m in _ANY_DEF.finditer(text, lo, at):
+        width = len(m.group(1))
+        if width == 0:
+            continue
+        line_end = text.find("\n", m.end(), hi)
+        end_m = _dedent_rx(width).search(text, line_end, hi) if line_end >= 0 else None
+        end = end_m.start() + 1 if end_m else hi
+        if end > at:
+            best = (m.start(), end)
+    return best
+
+
+def _functions_to_parse(
+    text: str, lo: int, hi: int, calls: list[int]
+) -> list[tuple[int, int]] | None:
+    """The innermost functions holding the candidate calls of the top-level block [lo, hi),
+    outer ones before the functions nested in them dropped (parsing the outer one covers them);
+    None when a call sits in the block's own code (parse the whole block)."""
+    inner: set[tuple[int, int]] = set()
+    for at in calls:
+        found = _innermost_def(text, lo, hi, at)
+        if found is None:
+            return None
+        inner.add(found)
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(inner, key=lambda se: (se[0], -se[1])):
+        if not out or start >= out[-1][1]:
+            out.append((start, end))
+    return out
+
+
+def _scan_functions(text: str, path: str, spans: list[tuple[int, int]]) -> list[Finding] | None:
+    """Findings in indented functions parsed one by one (`if 1:` above each makes it a valid
+    module); None when one doesn't parse alone."""
+    findings: list[Finding] = []
+    for start, end in spans:
+        part: list[Finding] = []
+        if not _scan_tree("if 1:\n" + text[start:end], path, part, set()):
+            return None
+        offset = text.count("\n", 0, start) - 1
+        findings += [f.replace(line=f.line + offset) for f in part]
+    return findings
+
+
 def _scan_tree(source: str, path: str, findings: list[Finding], seen: set[int]) -> bool:
     try:
         tree = ast.parse(source, filename=path)
@@ -525,7 +606,8 @@ def _scan_tree(source: str, path: str, findings: list[Finding], seen: set[int]) 
 
 def scan_python(text: str, path: str) -> list[Finding]:
     """SQL-injection findings in one Python source; unparsable files yield nothing."""
-    blocks = _candidate_blocks(text)
+    calls: dict[int, list[int]] = {}
+    blocks = _candidate_blocks(text, calls=calls)
     findings: list[Finding] = []
     if blocks is None:
         if not _scan_tree(_module_code(text), path, findings, set()):
@@ -533,6 +615,11 @@ def scan_python(text: str, path: str) -> list[Finding]:
             _scan_tree(text, path, findings, set())
         return findings
     for start, end in blocks:
+        spans = _functions_to_parse(text, start, end, calls.get(start, []))
+        found = _scan_functions(text, path, spans) if spans else None
+        if found is not None:
+            findings += found
+            continue
         part: list[Finding] = []
         if not _scan_tree(text[start:end], path, part, set()):
             findings = []  # a block that doesn't parse alone: fall back to the whole file
