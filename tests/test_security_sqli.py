@@ -131,7 +131,7 @@ _CLASS = (
     "        return 1\n"
     "\n"
     "    def find(self, name):\n"
-    '        sql = f"SELECT * FROM t WHERE name = \'{name}\'"\n'
+    "        sql = f\"SELECT * FROM t WHERE name = '{name}'\"\n"
     "        def inner(v):\n"
     '            return self.cur.execute(f"DELETE FROM t WHERE v = {v}")\n'
     "        return self.cur.execute(sql)\n"
