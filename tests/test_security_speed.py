@@ -154,3 +154,14 @@ def test_finding_is_an_immutable_value() -> None:
     assert f.to_dict()["rule_id"] == "jwt"
     with pytest.raises(AttributeError):
         f.line = 9  # type: ignore[misc]
+
+
+def test_fingerprint_is_sha256_whichever_module_computes_it() -> None:
+    import hashlib
+
+    from engine.security import finding
+
+    raw = "ghp_" + R32 + "\udcff"  # a lone surrogate (a non-UTF-8 file read as text) included
+    expected = hashlib.sha256(f"gh\0a.py\0{raw}".encode("utf-8", "surrogatepass")).hexdigest()
+    assert finding._sha256()(b"abc").hexdigest() == hashlib.sha256(b"abc").hexdigest()
+    assert finding.fingerprint("gh", "a.py", raw) == expected[:20]

@@ -292,13 +292,16 @@ def scan_staged(
     *,
     baseline: bool = True,
     skipped: Skipped | None = None,
+    index: list[tuple[str, bytes]] | None = None,
 ) -> list[Finding]:
-    """Scan what is about to be committed: the index contents, not the working tree."""
+    """Scan what is about to be committed: the index contents, not the working tree.
+
+    `index`: those contents when the caller has read them already (`sources.staged_files`)."""
     root = _require_repo(repo)
     config = config or ScanConfig(root=root)
     skipped = skipped if skipped is not None else []
     findings: list[Finding] = []
-    for rel, data in staged_files(root, skipped):
+    for rel, data in staged_files(root, skipped) if index is None else index:
         if excluded(rel, config.exclude):
             continue
         text, why = decode(data, rel, config.max_file_size)
