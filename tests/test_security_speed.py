@@ -10,6 +10,8 @@ import pickle
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.security import rules as rules_mod
 from engine.security.cli import _quick_parse, _scan_parser
@@ -165,3 +167,99 @@ def test_fingerprint_is_sha256_whichever_module_computes_it() -> None:
     expected = hashlib.sha256(f"gh\0a.py\0{raw}".encode("utf-8", "surrogatepass")).hexdigest()
     assert finding._sha256()(b"abc").hexdigest() == hashlib.sha256(b"abc").hexdigest()
     assert finding.fingerprint("gh", "a.py", raw) == expected[:20]
+
+
+# -- keyword search and token runs: the fast forms against plain definitions -----------------
+
+_PIECES = ["key", "token", "secret", "passw", "api_key", "ghp_", "-u", "://", "bearer", "é", "İ"]
+_TEXT = st.lists(
+    st.one_of(st.sampled_from(_PIECES), st.text("aAk9+/-_=.~:é \n", min_size=1, max_size=30)),
+    max_size=25,
+).map("".join)
+
+
+def _finders() -> list[tuple[list[str], float]]:
+    from engine.security.generic import _keyword_finder
+    from engine.security.rules import default_rules
+
+    rs = default_rules()
+    rs.active("")
+    text_finder, _, run_finder, _ = rs._finder  # type: ignore[misc]
+    generic = _keyword_finder(rs.generic_keywords)
+    return [
+        (text_finder.keywords, 15.0),
+        (run_finder.keywords, float("inf")),
+        (generic.keywords, float("inf")),
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_TEXT)
+def test_aho_corasick_and_regex_keyword_passes_agree(text: str) -> None:
+    from engine.security import keywords
+
+    low = text.lower()
+    for words, frequent in _finders():
+        fast = keywords.KeywordFinder(words, frequent)
+        assert fast._all is not None  # the dependency is installed: the fast path is what runs
+        real, keywords._aho = keywords._aho, None
+        try:
+            slow = keywords.KeywordFinder(words, frequent)
+        finally:
+            keywords._aho = real
+        assert fast.present(low) == slow.present(low)
+        assert fast.spans(low) == slow.spans(low)
+        # and both are what the definition says: every keyword that occurs, found
+        assert fast.present(low) == {n for n, w in enumerate(words) if w in low}
+
+
+_RUN = "[A-Za-z0-9+/]"
+
+
+def _plain_runs(text: str) -> tuple[list, list, list]:
+    """TokenRuns' answers from their definitions, with whole-text regexes."""
+    import re
+
+    spans = [
+        m.span()
+        for m in re.finditer(r"[A-Za-z0-9+/=_\-.~]+", text)
+        if re.search(_RUN + "{12}", m.group())
+    ]
+    digit = [
+        (lo, hi)
+        for lo, hi in spans
+        if any(re.search(r"\d", r) for r in re.findall(_RUN + "{12,}", text[lo:hi]))
+    ]
+    starts = [
+        m.start()
+        for m in re.finditer(_RUN + "{24,}", text)
+        if text[m.start() - 1 : m.start()] in "_-"
+    ]
+    starts += [
+        m.start()
+        for m in re.finditer(
+            f"(?={_RUN}{{8}}-{_RUN}{{4}}-{_RUN}{{4}}-{_RUN}{{4}}-{_RUN}{{12}})", text
+        )
+    ]
+    windows = sorted({(lo, hi) for lo, hi in spans for s in starts if lo <= s < hi})
+    return spans, digit, windows
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(
+        st.one_of(
+            st.text("aZ9+/", min_size=8, max_size=30),
+            st.sampled_from(["-", "_", "=", ".", "~", " ", "é", "\n", "0123-4567-89ab-cdef"]),
+        ),
+        max_size=20,
+    ).map("".join)
+)
+def test_token_runs_match_their_definition(text: str) -> None:
+    from engine.security.generic import TokenRuns
+
+    runs = TokenRuns(text)
+    spans, digit, windows = _plain_runs(text)
+    assert runs.spans() == spans
+    assert list(runs.digit_runs()) == digit
+    assert runs.token_windows() == windows

