@@ -384,7 +384,7 @@ def iter_files(
                     yield candidate
         else:
             for candidate in _walk(path, _gitignore(path), skipped):
-                if not excluded(str(candidate.relative_to(path)), exclude):
+                if not exclude or not excluded(str(candidate.relative_to(path)), exclude):
                     yield candidate
 
 
