@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.security.sqli_js import scan_js
 from engine.security.sqli_python import scan_python
@@ -166,3 +168,18 @@ def test_a_method_that_does_not_parse_alone_falls_back_to_its_class(
     assert [f.line for f in scan_python(src, "a.py")] == [3]
     assert parsed[0].startswith("if 1:\n    def find")  # cut short: does not parse
     assert parsed[-1].startswith("class Repo")  # so the class is parsed whole
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["select", "ſelect", "update", "delete", "inſert", "from", "where", "set"])
+        | st.text(" \nxé_(", max_size=4),
+        max_size=12,
+    ).map("".join)
+)
+def test_sql_statement_test_agrees_with_the_regex(window: str) -> None:
+    from engine.security import sqli_python as sp
+
+    plain = any(v in window for v in sp._SQL_VERBS) and sp._SQL_VERBS_RX.search(window) is not None
+    assert sp._has_sql_statement(window) == plain
