@@ -81,9 +81,9 @@ def time_full(
         names = list(variants) if i % 2 == 0 else list(reversed(variants))
         for name in names:
             env = {**os.environ, "PYTHONPATH": str(variants[name])}
-            done = subprocess.run(
+            done = subprocess.run(  # not in the repo: `-c` puts the cwd first on sys.path
                 [sys.executable, "-c", _FULL_TIMER, str(tree), jobs],
-                env=env, capture_output=True, text=True, check=True,
+                env=env, capture_output=True, text=True, check=True, cwd=tree.parent,
             )  # fmt: skip
             secs, count = done.stdout.split()
             samples[name].append(float(secs))
@@ -150,9 +150,9 @@ def redact_rate(lines: list[str], code: Path, tmp: Path) -> float:
     sample = tmp / "redact-lines.json"
     sample.write_text(json.dumps(lines))
     env = {**os.environ, "PYTHONPATH": str(code)}
-    done = subprocess.run(
-        [sys.executable, "-c", _REDACT_TIMER, str(sample)],
-        env=env, capture_output=True, text=True, check=True,
+    done = subprocess.run(  # cwd outside the repo: `-c` puts the cwd first on sys.path, and
+        [sys.executable, "-c", _REDACT_TIMER, str(sample)],  # the repo's engine would shadow
+        env=env, capture_output=True, text=True, check=True, cwd=tmp,  # `code`'s
     )  # fmt: skip
     return float(done.stdout)
 
