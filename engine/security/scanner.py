@@ -22,7 +22,7 @@ from engine.security.sources import (
     added_lines,
     decode,
     excluded,
-    iter_files,
+    file_paths,
     read_file,
     repo_root,
     skip_name,
@@ -73,11 +73,11 @@ class _Display:
         self.cwd = str(Path.cwd().resolve())
         self.dirs: dict[str, str] = {}
 
-    def __call__(self, path: Path) -> str:
+    def __call__(self, path: str | Path) -> str:
         raw = str(path)
         head, name = os.path.split(raw)
         if os.path.islink(raw) or not name:
-            full = str(path.resolve())
+            full = str(Path(raw).resolve())
         else:
             real = self.dirs.get(head)
             if real is None:
@@ -103,18 +103,18 @@ def _filter_baseline(findings: list[Finding], config: ScanConfig, use: bool) -> 
     return [f for f in findings if f.fingerprint not in accepted] if accepted else findings
 
 
-def _read_scan(file: Path, config: ScanConfig, display: _Display) -> list[Finding]:
+def _read_scan(file: str | Path, config: ScanConfig, display: _Display) -> list[Finding]:
     """Findings in one file; a file skipped on its content is noted in `display.skipped`. A
     file that can't be read raises UnreadableError: the scan fails rather than pass it unseen."""
     data = read_file(file, config.max_file_size)
-    text, why = decode(data, file.name, config.max_file_size)
+    text, why = decode(data, os.path.basename(file), config.max_file_size)
     if text is None:
         display.skipped.append((display(file), why))
         return []
     return scan_text(text, display(file), config)
 
 
-def _scan_files(files: list[Path], config: ScanConfig, skipped: Skipped) -> list[Finding]:
+def _scan_files(files: list[str], config: ScanConfig, skipped: Skipped) -> list[Finding]:
     display = _Display(skipped)
     findings: list[Finding] = []
     for file in files:
@@ -126,7 +126,7 @@ def _scan_files(files: list[Path], config: ScanConfig, skipped: Skipped) -> list
 PARALLEL_BYTES = 4_000_000
 
 
-def _workers(files: list[Path], jobs: int | None) -> tuple[int, list[int]]:
+def _workers(files: list[str], jobs: int | None) -> tuple[int, list[int]]:
     """How many processes to use (the caller's included) and each file's size."""
     if jobs == 1 or (jobs is None and (os.cpu_count() or 1) < 2):
         return 1, []
@@ -193,7 +193,7 @@ def _work_pipe(count: int) -> int:
 
 
 def _scan_shared(
-    files: list[Path],
+    files: list[str],
     order: list[int],
     config: ScanConfig,
     work_fd: int,
@@ -217,7 +217,7 @@ def _scan_shared(
 
 
 def _scan_parallel(
-    files: list[Path], sizes: list[int], config: ScanConfig, workers: int, skipped: Skipped
+    files: list[str], sizes: list[int], config: ScanConfig, workers: int, skipped: Skipped
 ) -> list[Finding]:
     """Scan on `workers` processes, this one included: forked children and this process take
     files one at a time, largest first, from a shared pipe of work, so all finish together;
@@ -291,7 +291,7 @@ def scan_paths(
     cannot be read raises UnreadableError (an OSError) naming it."""
     config = config or ScanConfig()
     skipped = skipped if skipped is not None else []
-    files = list(iter_files(paths, config.exclude, skipped))
+    files = list(file_paths(paths, config.exclude, skipped))
     workers, sizes = _workers(files, jobs)
     if workers < 2:
         found = _scan_files(files, config, skipped)

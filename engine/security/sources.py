@@ -291,7 +291,7 @@ def decode(data: bytes, name: str, max_size: int) -> tuple[str | None, str]:
     return text, ""
 
 
-def read_file(path: Path, max_size: int) -> bytes:
+def read_file(path: str | Path, max_size: int) -> bytes:
     """A file's first `max_size + 1` bytes; an UnreadableError naming it if it can't be read."""
     try:
         with open(path, "rb") as fh:
@@ -317,18 +317,29 @@ def _unreadable_dir(exc: OSError) -> None:
     raise UnreadableError(f"cannot read directory {exc.filename}: {exc.strerror or exc}") from exc
 
 
-def _walk(top: Path, ignore: list[str], skipped: Skipped) -> Iterator[Path]:
+def _walk(top: Path, ignore: list[str], skipped: Skipped) -> Iterator[tuple[str, str, str]]:
+    """(directory as a Path prints it, directory relative to `top`, file name) of each file:
+    one Path per directory rather than per file (a scan of 5,000 files spent ~8 ms on them)."""
     for dirpath, dirnames, filenames in os.walk(top, onerror=_unreadable_dir):
         dirnames[:] = [
             d for d in dirnames if d not in SKIP_DIRS and not (ignore and excluded(d, ignore))
         ]
+        directory = rel_dir = ""
         for name in filenames:
             if ignore and excluded(name, ignore):
                 continue
             if skip_name(name):
                 skipped.append((os.path.join(dirpath, name), SKIP_BY_NAME))
-            else:
-                yield Path(dirpath, name)
+                continue
+            if not directory:
+                as_path = Path(dirpath)
+                directory, rel_dir = str(as_path), str(as_path.relative_to(top))
+            yield directory, rel_dir, name
+
+
+def _joined(directory: str, name: str) -> str:
+    """`str(Path(directory, name))` for a directory already printed as a Path prints it."""
+    return name if directory == "." else os.path.join(directory, name)
 
 
 def _git_listing(path: Path) -> bytes:
@@ -351,6 +362,15 @@ def iter_files(
     """Files to scan: named files as given, directories walked with .gitignore honoured.
 
     Files left out by name (binary formats, lock files) go to `skipped` with the reason."""
+    for path in file_paths(paths, exclude, skipped):
+        yield Path(path)
+
+
+def file_paths(
+    paths: Iterable[str | Path], exclude: Iterable[str] = (), skipped: Skipped | None = None
+) -> Iterator[str]:
+    """`iter_files` as strings (each as its Path would print), which the scanner uses: no Path
+    object per file."""
     exclude = list(exclude)
     skipped = skipped if skipped is not None else []
     for raw in paths:
@@ -361,7 +381,7 @@ def iter_files(
             if skip_name(path.name):
                 skipped.append((str(path), SKIP_BY_NAME))
             else:
-                yield path
+                yield str(path)
             continue
         if not path.is_dir():
             if os.path.lexists(path):
@@ -372,20 +392,21 @@ def iter_files(
         root = repo_root(path, quick=False)
         if root is not None:
             out = _git_listing(path)
+            top = str(path)
             for rel in out.decode("utf-8", "surrogateescape").split("\0"):
                 if not rel or any(part in SKIP_DIRS for part in rel.split("/")[:-1]):
                     continue
-                candidate = path / rel
-                if excluded(rel, exclude) or not candidate.is_file():
+                candidate = _joined(top, rel)
+                if excluded(rel, exclude) or not os.path.isfile(candidate):
                     continue
                 if skip_name(rel.rsplit("/", 1)[-1]):
-                    skipped.append((str(candidate), SKIP_BY_NAME))
+                    skipped.append((candidate, SKIP_BY_NAME))
                 else:
                     yield candidate
         else:
-            for candidate in _walk(path, _gitignore(path), skipped):
-                if not exclude or not excluded(str(candidate.relative_to(path)), exclude):
-                    yield candidate
+            for directory, rel_dir, name in _walk(path, _gitignore(path), skipped):
+                if not exclude or not excluded(_joined(rel_dir, name), exclude):
+                    yield _joined(directory, name)
 
 
 def staged_files(repo: Path, skipped: Skipped | None = None) -> list[tuple[str, bytes]]:
