@@ -263,3 +263,32 @@ def test_token_runs_match_their_definition(text: str) -> None:
     assert runs.spans() == spans
     assert list(runs.digit_runs()) == digit
     assert runs.token_windows() == windows
+
+
+def test_a_directory_outside_any_repository_is_walked_without_asking_git(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    from engine.security import sources
+
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "a.py").write_text(TEXTS[7])
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    assert sources._outside_any_repo(tmp_path / "plain") == (
+        sources.repo_root(tmp_path / "plain", quick=False) is None
+    )
+    assert not sources._outside_any_repo(repo / "sub")  # git is asked: it knows best
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    assert not sources._outside_any_repo(tmp_path / "plain")
+    monkeypatch.delenv("GIT_DIR")
+    if sources._outside_any_repo(tmp_path / "plain"):  # (a checkout above tmp would be asked)
+
+        def no_git(*args: object, **kwargs: object) -> object:
+            raise AssertionError("git started for a directory outside any repository")
+
+        monkeypatch.setattr(sources, "_git", no_git)
+        assert [p.name for p in sources.iter_files([tmp_path / "plain"])] == ["a.py"]
+        assert scan_paths([tmp_path / "plain"], baseline=False)
