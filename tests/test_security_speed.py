@@ -209,6 +209,11 @@ def test_aho_corasick_and_regex_keyword_passes_agree(text: str) -> None:
             keywords._aho = real
         assert fast.present(low) == slow.present(low)
         assert fast.spans(low) == slow.spans(low)
+        # a lone surrogate (bytes decoded with surrogateescape): no UTF-8 form for the
+        # automaton, so the regex passes answer
+        odd = low + "\udcff" + low
+        assert fast.present(odd) == slow.present(odd)
+        assert fast.spans(odd) == slow.spans(odd)
         # and both are what the definition says: every keyword that occurs, found
         assert fast.present(low) == {n for n, w in enumerate(words) if w in low}
 
@@ -292,3 +297,12 @@ def test_a_directory_outside_any_repository_is_walked_without_asking_git(
         monkeypatch.setattr(sources, "_git", no_git)
         assert [p.name for p in sources.iter_files([tmp_path / "plain"])] == ["a.py"]
         assert scan_paths([tmp_path / "plain"], baseline=False)
+
+
+def test_redact_and_scan_take_text_with_a_lone_surrogate() -> None:
+    from engine.security import redact
+
+    secret = "AbC9xYz8QwErTy7UiOp6Lk5J"
+    line = f'api_key = "{secret}" \udcff'
+    assert secret not in redact(line)
+    assert [f.rule_id for f in scan_text(line + "\n", "a.txt")] == ["generic-secret"]
