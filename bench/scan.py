@@ -1,16 +1,21 @@
 """Scanner speed beside detect-secrets: full-tree MB/s, a 20-file hook run in ms, redact lines/s.
 
 The tree is a copy of this virtualenv's site-packages sources (.py/.txt/.md/.toml/.json/.cfg...),
-made once under a temp dir (never inside the repo); the full scan is timed as a median of `--runs`,
-with the default worker pool and in one process (`jobs=1`). The hook run is a real git repo with
-20 staged files, timed as the installed hook runs it, the console script `br-tui --scan --staged`
-(and `python -m engine.security --staged`), in a fresh interpreter (bytecode allowed, as on
-users' machines) against detect-secrets-hook on the same files.
+made once under a temp dir (never inside the repo). The full scan and the hook are timed for this
+tree ("after") and for the engine at `--speed-before` (default 0ae3015, before the speed work of
+issue 16; exported with `git archive`, run by the same interpreter) in the same run, alternating
+one sample of each so both see the same machine load; medians. The full scan runs in a fresh
+process per sample (a warm-up scan of one file first, so imports are not timed), with the default
+worker pool and in one process (`jobs=1`). The hook is a real git repo with 20 staged files,
+timed as the installed hook runs it, the console script `br-tui --scan --staged` (and `python -m
+engine.security --staged`), in a fresh interpreter (bytecode allowed, as on users' machines)
+against detect-secrets-hook on the same files. The load average is printed with each figure:
+this machine is shared.
 
 `redact` is timed on the same source lines at this tree and at `--before` (default e1029bf, the
 code before issue 16), exported with `git archive` and run by the same interpreter.
 
-    python bench/scan.py [--mb 30] [--runs 3] [--no-baselines] [--before REV]
+    python bench/scan.py [--mb 30] [--runs 5] [--no-baselines] [--before REV] [--speed-before REV]
 """
 
 from __future__ import annotations
@@ -53,17 +58,37 @@ def make_tree(dest: Path, megabytes: float) -> int:
     return total
 
 
-def time_br_full(tree: Path, runs: int, jobs: int | None = None) -> tuple[float, int]:
-    """Median wall time of `runs` full scans, and the number of findings."""
-    from engine.security import scan_paths
+_FULL_TIMER = r"""
+import os, sys, time
+from engine.security import scan_paths
+tree, jobs = sys.argv[1], None if sys.argv[2] == "default" else int(sys.argv[2])
+first = next(os.path.join(d, f) for d, _, fs in os.walk(tree) for f in fs if f.endswith(".py"))
+scan_paths([first], baseline=False)  # imports and the first rules compiled: not timed
+t0 = time.perf_counter()
+count = len(scan_paths([tree], baseline=False, jobs=jobs))
+print(time.perf_counter() - t0, count)
+"""
 
-    samples = []
-    count = 0
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        count = len(scan_paths([tree], baseline=False, jobs=jobs))
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples), count
+
+def time_full(
+    tree: Path, runs: int, variants: dict[str, Path], jobs: str = "default"
+) -> dict[str, tuple[float, int]]:
+    """Per variant (engine code at a path), the median wall time of `runs` full scans, each in
+    a fresh process, the variants alternating; and the number of findings."""
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    counts: dict[str, int] = {}
+    for i in range(runs):
+        names = list(variants) if i % 2 == 0 else list(reversed(variants))
+        for name in names:
+            env = {**os.environ, "PYTHONPATH": str(variants[name])}
+            done = subprocess.run(  # not in the repo: `-c` puts the cwd first on sys.path
+                [sys.executable, "-c", _FULL_TIMER, str(tree), jobs],
+                env=env, capture_output=True, text=True, check=True, cwd=tree.parent,
+            )  # fmt: skip
+            secs, count = done.stdout.split()
+            samples[name].append(float(secs))
+            counts[name] = int(count)
+    return {name: (statistics.median(samples[name]), counts[name]) for name in variants}
 
 
 def time_cmd(cmd: list[str], cwd: Path, runs: int, env: dict[str, str] | None = None) -> float:
@@ -73,6 +98,23 @@ def time_cmd(cmd: list[str], cwd: Path, runs: int, env: dict[str, str] | None = 
         subprocess.run(cmd, cwd=cwd, capture_output=True, check=False, env=env)
         samples.append(time.perf_counter() - t0)
     return statistics.median(samples)
+
+
+def time_cmds(
+    cmds: dict[str, tuple[list[str], dict[str, str]]], cwd: Path, runs: int
+) -> dict[str, float]:
+    """Median wall time of each command over `runs` rounds, one run of each per round."""
+    samples: dict[str, list[float]] = {name: [] for name in cmds}
+    for _ in range(runs):
+        for name, (cmd, env) in cmds.items():
+            t0 = time.perf_counter()
+            subprocess.run(cmd, cwd=cwd, capture_output=True, check=False, env=env)
+            samples[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(samples[name]) for name in cmds}
+
+
+def load() -> str:
+    return f"load average {os.getloadavg()[0]:.2f}"
 
 
 def hook_repo(tree: Path, dest: Path) -> Path:
@@ -108,9 +150,9 @@ def redact_rate(lines: list[str], code: Path, tmp: Path) -> float:
     sample = tmp / "redact-lines.json"
     sample.write_text(json.dumps(lines))
     env = {**os.environ, "PYTHONPATH": str(code)}
-    done = subprocess.run(
-        [sys.executable, "-c", _REDACT_TIMER, str(sample)],
-        env=env, capture_output=True, text=True, check=True,
+    done = subprocess.run(  # cwd outside the repo: `-c` puts the cwd first on sys.path, and
+        [sys.executable, "-c", _REDACT_TIMER, str(sample)],  # the repo's engine would shadow
+        env=env, capture_output=True, text=True, check=True, cwd=tmp,  # `code`'s
     )  # fmt: skip
     return float(done.stdout)
 
@@ -126,9 +168,10 @@ def export_rev(rev: str, dest: Path) -> Path:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=float, default=30.0)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-baselines", action="store_true")
-    ap.add_argument("--before", default="e1029bf")
+    ap.add_argument("--before", default="e1029bf", help="redact's before")
+    ap.add_argument("--speed-before", default="0ae3015", help="full scan's and hook's before")
     ap.add_argument("--redact-only", action="store_true", help="time redact only")
     args = ap.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -140,13 +183,16 @@ def main() -> int:
         if args.redact_only:
             print_redact(tree, Path(tmp), args.before)
             return 0
-        secs, count = time_br_full(tree, args.runs)
-        one, _ = time_br_full(tree, args.runs, jobs=1)
-        print(
-            f"full scan: {mb:.1f} MB of site-packages text, {count} findings, median of {args.runs}"
-        )
-        print(f"  br-tui          {secs:7.2f} s  {mb / secs:7.1f} MB/s  ({os.cpu_count()} cores)")
-        print(f"  br-tui, 1 proc  {one:7.2f} s  {mb / one:7.1f} MB/s")
+        old = export_rev(args.speed_before, Path(tmp) / "speed-before")
+        variants = {f"before ({args.speed_before})": old, "after": ROOT}
+        print(f"full scan: {mb:.1f} MB of site-packages text, median of {args.runs}, {load()}")
+        for jobs, label in (("default", f"{os.cpu_count()} cores"), ("1", "1 process")):
+            for name, (secs, count) in time_full(tree, args.runs, variants, jobs).items():
+                print(
+                    f"  br-tui {name:16} {label:9} {secs:6.2f} s {mb / secs:6.1f} MB/s"
+                    f"  {count} findings"
+                )
+        print(f"  ({load()})")
         ds = shutil.which("detect-secrets") or str(Path(sys.executable).with_name("detect-secrets"))
         if not args.no_baselines and Path(ds).exists():
             small = Path(tmp) / "small"
@@ -154,26 +200,33 @@ def main() -> int:
             t = time_cmd([ds, "scan", "--all-files", "."], small, 1)
             print(
                 f"  detect-secrets  {t:7.2f} s  {small_mb / t:7.2f} MB/s"
-                f" (on a {small_mb:.1f} MB subset)"
+                f" (on a {small_mb:.1f} MB subset; {load()})"
             )
         repo = hook_repo(tree, Path(tmp) / "repo")
         staged = sorted(p.name for p in repo.iterdir() if p.is_file())
         script = shutil.which("br-tui") or str(Path(sys.executable).with_name("br-tui"))
         hook_cmd = [script, "--scan", "--staged"]
         module_cmd = [sys.executable, "-m", "engine.security", "--staged"]
-        for cmd in (hook_cmd, module_cmd):  # warm bytecode and the rules cache, like a 2nd commit
-            subprocess.run(cmd, cwd=repo, env=env, capture_output=True, check=False)
-        hook = time_cmd(hook_cmd, repo, 11, env)
-        module = time_cmd(module_cmd, repo, 11, env)
-        bare = time_cmd([sys.executable, "-c", "pass"], repo, 11, env)
-        print(f"hook run on {len(staged)} staged files (interpreter start included, median of 11)")
-        print(f"  br-tui --scan --staged         {hook * 1000:5.0f} ms")
-        print(f"  python -m engine.security      {module * 1000:5.0f} ms")
-        print(f"  python -c pass                 {bare * 1000:5.0f} ms")
+        old_env = {**env, "PYTHONPATH": str(old)}
+        cmds = {
+            f"br-tui --scan --staged, before ({args.speed_before})": (hook_cmd, old_env),
+            "br-tui --scan --staged": (hook_cmd, env),
+            "python -m engine.security --staged": (module_cmd, env),
+            "python -c pass": ([sys.executable, "-c", "pass"], env),
+        }
+        for cmd, cmd_env in cmds.values():  # warm bytecode and the rules cache, like a 2nd commit
+            subprocess.run(cmd, cwd=repo, env=cmd_env, capture_output=True, check=False)
+        times = time_cmds(cmds, repo, 11)
+        print(
+            f"hook run on {len(staged)} staged files (interpreter start included, median of 11,"
+            f" alternating; {load()})"
+        )
+        for name, secs in times.items():
+            print(f"  {name:48} {secs * 1000:5.0f} ms")
         dsh = Path(sys.executable).with_name("detect-secrets-hook")
         if not args.no_baselines and dsh.exists():
             t = time_cmd([str(dsh), *staged], repo, 3, env)
-            print(f"  detect-secrets-hook            {t * 1000:5.0f} ms")
+            print(f"  {'detect-secrets-hook':48} {t * 1000:5.0f} ms")
         print_redact(tree, Path(tmp), args.before)
     return 0
 

@@ -8,7 +8,10 @@ places. A git hook pays for the TOML parser only when a config file exists.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # not `from typing import ...` at run time: a git hook reads this module
+if TYPE_CHECKING:
+    from typing import Any
 
 CONFIG_FILES = ("br-tui.toml", ".buildrunner/config.toml")
 

@@ -154,3 +154,60 @@ def test_module_entry_point(tree: Path) -> None:
     )
     assert done.returncode == 1
     assert KEY not in done.stdout
+
+
+def test_staged_outside_a_repository_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    assert main(["--staged"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("br-tui --scan: ") and err.count("\n") == 1
+
+
+def test_staged_git_failure_read_ahead_is_reported_by_the_scan(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """The index is read on a thread while the scanner loads; a git error there still ends the
+    run as an error (exit 2, git's own message), never as a clean pass."""
+    interval = sys.getswitchinterval()
+    (repo / "a.env").write_text(f"KEY={KEY}\n")
+    _git(repo, "add", "a.env")
+    (repo / "bad-index").write_bytes(b"not an index file at all" * 4)
+    monkeypatch.setenv("GIT_INDEX_FILE", str(repo / "bad-index"))
+    assert main(["--staged"]) == 2
+    assert "br-tui --scan:" in capsys.readouterr().err
+    monkeypatch.delenv("GIT_INDEX_FILE")
+    assert main(["--staged"]) == 1
+    assert sys.getswitchinterval() == interval  # restored after the read-ahead
+
+
+def test_git_runner_moves_big_input_and_output_and_reports_failures() -> None:
+    from engine.security.sources import GitError, _git, _spawned
+
+    data = os.urandom(1 << 20)  # far over a pipe's buffer both ways: no deadlock
+    assert _spawned(["cat"], data) == (0, data, b"")
+    assert _spawned(["sh", "-c", "echo out; echo err >&2; exit 3"], None) == (3, b"out\n", b"err\n")
+    assert _spawned(["sh", "-c", "exec head -c 10"], data)[1] == data[:10]  # stops reading early
+    with pytest.raises(FileNotFoundError):
+        _spawned(["no-such-command-br-tui"], None)
+    code, _, err = _git(["rev-parse", "--verify", "no-such-rev"], ROOT)
+    assert code != 0 and err
+    with pytest.raises(GitError, match="not installed"):
+        os.environ["PATH"], old = "", os.environ["PATH"]
+        try:
+            _git(["status"], ROOT)
+        finally:
+            os.environ["PATH"] = old
+
+
+def test_a_config_error_during_the_read_ahead_still_cleans_up(
+    repo: Path, capsys: pytest.CaptureFixture
+) -> None:
+    interval = sys.getswitchinterval()
+    (repo / "br-tui.toml").write_text("[scan]\nexclude = 'not a list'\n")
+    assert main(["--staged"]) == 2
+    assert "exclude" in capsys.readouterr().err
+    assert sys.getswitchinterval() == interval
+    assert not [t for t in __import__("threading").enumerate() if t.name == "br-tui-staged"]

@@ -10,6 +10,8 @@ import pickle
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.security import rules as rules_mod
 from engine.security.cli import _quick_parse, _scan_parser
@@ -154,3 +156,153 @@ def test_finding_is_an_immutable_value() -> None:
     assert f.to_dict()["rule_id"] == "jwt"
     with pytest.raises(AttributeError):
         f.line = 9  # type: ignore[misc]
+
+
+def test_fingerprint_is_sha256_whichever_module_computes_it() -> None:
+    import hashlib
+
+    from engine.security import finding
+
+    raw = "ghp_" + R32 + "\udcff"  # a lone surrogate (a non-UTF-8 file read as text) included
+    expected = hashlib.sha256(f"gh\0a.py\0{raw}".encode("utf-8", "surrogatepass")).hexdigest()
+    assert finding._sha256()(b"abc").hexdigest() == hashlib.sha256(b"abc").hexdigest()
+    assert finding.fingerprint("gh", "a.py", raw) == expected[:20]
+
+
+# -- keyword search and token runs: the fast forms against plain definitions -----------------
+
+_PIECES = ["key", "token", "secret", "passw", "api_key", "ghp_", "-u", "://", "bearer", "é", "İ"]
+_TEXT = st.lists(
+    st.one_of(st.sampled_from(_PIECES), st.text("aAk9+/-_=.~:é \n", min_size=1, max_size=30)),
+    max_size=25,
+).map("".join)
+
+
+def _finders() -> list[tuple[list[str], float]]:
+    from engine.security.generic import _keyword_finder
+    from engine.security.rules import default_rules
+
+    rs = default_rules()
+    rs.active("")
+    text_finder, _, run_finder, _ = rs._finder  # type: ignore[misc]
+    generic = _keyword_finder(rs.generic_keywords)
+    return [
+        (text_finder.keywords, 15.0),
+        (run_finder.keywords, float("inf")),
+        (generic.keywords, float("inf")),
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_TEXT)
+def test_aho_corasick_and_regex_keyword_passes_agree(text: str) -> None:
+    from engine.security import keywords
+
+    low = text.lower()
+    for words, frequent in _finders():
+        fast = keywords.KeywordFinder(words, frequent)
+        assert fast._all is not None  # the dependency is installed: the fast path is what runs
+        real, keywords._aho = keywords._aho, None
+        try:
+            slow = keywords.KeywordFinder(words, frequent)
+        finally:
+            keywords._aho = real
+        assert fast.present(low) == slow.present(low)
+        assert fast.spans(low) == slow.spans(low)
+        # a lone surrogate (bytes decoded with surrogateescape): no UTF-8 form for the
+        # automaton, so the regex passes answer
+        odd = low + "\udcff" + low
+        assert fast.present(odd) == slow.present(odd)
+        assert fast.spans(odd) == slow.spans(odd)
+        # and both are what the definition says: every keyword that occurs, found
+        assert fast.present(low) == {n for n, w in enumerate(words) if w in low}
+
+
+_RUN = "[A-Za-z0-9+/]"
+
+
+def _plain_runs(text: str) -> tuple[list, list, list]:
+    """TokenRuns' answers from their definitions, with whole-text regexes."""
+    import re
+
+    spans = [
+        m.span()
+        for m in re.finditer(r"[A-Za-z0-9+/=_\-.~]+", text)
+        if re.search(_RUN + "{12}", m.group())
+    ]
+    digit = [
+        (lo, hi)
+        for lo, hi in spans
+        if any(re.search(r"\d", r) for r in re.findall(_RUN + "{12,}", text[lo:hi]))
+    ]
+    starts = [
+        m.start()
+        for m in re.finditer(_RUN + "{24,}", text)
+        if text[m.start() - 1 : m.start()] in "_-"
+    ]
+    starts += [
+        m.start()
+        for m in re.finditer(
+            f"(?={_RUN}{{8}}-{_RUN}{{4}}-{_RUN}{{4}}-{_RUN}{{4}}-{_RUN}{{12}})", text
+        )
+    ]
+    windows = sorted({(lo, hi) for lo, hi in spans for s in starts if lo <= s < hi})
+    return spans, digit, windows
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(
+        st.one_of(
+            st.text("aZ9+/", min_size=8, max_size=30),
+            st.sampled_from(["-", "_", "=", ".", "~", " ", "é", "\n", "0123-4567-89ab-cdef"]),
+        ),
+        max_size=20,
+    ).map("".join)
+)
+def test_token_runs_match_their_definition(text: str) -> None:
+    from engine.security.generic import TokenRuns
+
+    runs = TokenRuns(text)
+    spans, digit, windows = _plain_runs(text)
+    assert runs.spans() == spans
+    assert list(runs.digit_runs()) == digit
+    assert runs.token_windows() == windows
+
+
+def test_a_directory_outside_any_repository_is_walked_without_asking_git(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    from engine.security import sources
+
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "a.py").write_text(TEXTS[7])
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    assert sources._outside_any_repo(tmp_path / "plain") == (
+        sources.repo_root(tmp_path / "plain", quick=False) is None
+    )
+    assert not sources._outside_any_repo(repo / "sub")  # git is asked: it knows best
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    assert not sources._outside_any_repo(tmp_path / "plain")
+    monkeypatch.delenv("GIT_DIR")
+    if sources._outside_any_repo(tmp_path / "plain"):  # (a checkout above tmp would be asked)
+
+        def no_git(*args: object, **kwargs: object) -> object:
+            raise AssertionError("git started for a directory outside any repository")
+
+        monkeypatch.setattr(sources, "_git", no_git)
+        assert [p.name for p in sources.iter_files([tmp_path / "plain"])] == ["a.py"]
+        assert scan_paths([tmp_path / "plain"], baseline=False)
+
+
+def test_redact_and_scan_take_text_with_a_lone_surrogate() -> None:
+    from engine.security import redact
+
+    secret = "AbC9xYz8QwErTy7UiOp6Lk5J"
+    line = f'api_key = "{secret}" \udcff'
+    assert secret not in redact(line)
+    assert [f.rule_id for f in scan_text(line + "\n", "a.txt")] == ["generic-secret"]

@@ -1,12 +1,10 @@
 """Secret and SQL-injection scanning, and the masker every other part uses.
 
-Importing this package is cheap: the scanner modules load on first use of their functions, so
-the telemetry collector (which only needs `redact`) and a git hook pay only for what they call.
+Importing this package is cheap: every module loads on first use of its functions, so the
+telemetry collector (which only needs `redact`) and a git hook pay only for what they call.
 """
 
 from __future__ import annotations
-
-from engine.security.masking import mask, redact
 
 TYPE_CHECKING = False  # not `from typing import ...`: importing typing costs a git hook ~3 ms
 
@@ -15,9 +13,14 @@ if TYPE_CHECKING:
     from engine.security.config import ScanConfig, load_config
     from engine.security.finding import Finding
     from engine.security.hooks import install_hook, uninstall_hook
+    from engine.security.masking import mask, redact
     from engine.security.scanner import scan_diff, scan_paths, scan_staged, scan_text
 
 _LAZY = {
+    # the masker too: a hook's first import (`engine.security.cli`) starts git before the
+    # detectors load, and the detectors are what `masking` imports
+    "mask": "engine.security.masking",
+    "redact": "engine.security.masking",
     "Finding": "engine.security.finding",
     "ScanConfig": "engine.security.config",
     "load_config": "engine.security.config",

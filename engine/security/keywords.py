@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import re
 
+try:  # Aho-Corasick in Rust: every keyword in one pass over the text, ~6x the regex passes below
+    import ahocorasick_rs as _aho
+except ImportError:  # pragma: no cover - a dependency; the regex passes give the same answers
+    _aho = None
+
 
 def trie_branches(words: set[str]) -> list[str]:
     """The branches of a trie regex for many literals, one per first character."""
@@ -121,20 +126,41 @@ def anchor_indexes(keywords: list[str], frequent: float = _FREQUENT) -> list[int
 
 
 class KeywordFinder:
-    """Which of many literal keywords occur in a lower-cased text, in a few fast passes."""
+    """Which of many literal keywords occur in a lower-cased text, in a few fast passes.
+
+    With `ahocorasick_rs` installed (a dependency) one automaton pass answers each question;
+    the literal-anchored regex passes are the fallback, built on first need (no automaton, or a
+    text it can't take: a lone surrogate, from bytes decoded with `surrogateescape`, has no
+    UTF-8 form), and give the same answers (tests compare the two)."""
 
     def __init__(self, keywords: list[str], frequent: float = _FREQUENT) -> None:
         self.keywords = keywords
+        self._frequent = frequent
+        # (anchor index per keyword, passes): built once, assigned in one step, so a thread
+        # never sees half of it (`redact` runs on several threads)
+        self._regex: tuple[list[int], list[tuple[re.Pattern[str], list[int]]]] | None = None
+        self._all = self._leftmost = None
+        if _aho is not None and keywords and all(keywords):
+            self._all = _aho.AhoCorasick(keywords, matchkind=_aho.MATCHKIND_STANDARD)
+            self._leftmost = _aho.AhoCorasick(keywords, matchkind=_aho.MATCHKIND_LEFTMOST_LONGEST)
+
+    def _passes(self) -> tuple[list[int], list[tuple[re.Pattern[str], list[int]]]]:
+        if self._regex is None:
+            self._regex = self._build_passes()
+        return self._regex
+
+    def _build_passes(self) -> tuple[list[int], list[tuple[re.Pattern[str], list[int]]]]:
+        keywords, frequent = self.keywords, self._frequent
         groups: dict[str, list[int]] = {}
-        self.anchors = anchor_indexes(keywords, frequent)
+        anchors = anchor_indexes(keywords, frequent)
+        passes: list[tuple[re.Pattern[str], list[int]]] = []
         literal: list[int] = []
         for n, kw in enumerate(keywords):
-            if self.anchors[n] < 0:
-                self.anchors[n] = 0
+            if anchors[n] < 0:
+                anchors[n] = 0
                 literal.append(n)
             else:
-                groups.setdefault(kw[self.anchors[n]], []).append(n)
-        self.passes: list[tuple[re.Pattern[str], list[int]]] = []
+                groups.setdefault(kw[anchors[n]], []).append(n)
         for char, members in groups.items():
             # "any keyword here" in the regex; which ones (several may share one anchor, as
             # `glpat-` and `-u` in `glpat-u...`) is checked on the few positions it finds. The
@@ -145,7 +171,7 @@ class KeywordFinder:
             by_len: dict[tuple[int, bool], tuple[set[str], set[str]]] = {}
             for n in members:
                 kw = keywords[n]
-                i = self.anchors[n]
+                i = anchors[n]
                 befores, afters = by_len.setdefault((i, i + 1 == len(kw)), (set(), set()))
                 befores.add(kw[:i])
                 afters.add(kw[i + 1 :])
@@ -156,14 +182,23 @@ class KeywordFinder:
                 alts.append(behind + ahead)
             body = "" if "" in alts else f"(?:{'|'.join(alts)})"
             rx = re.compile(f"{re.escape(char)}{body}")
-            self.passes.append((rx, members))
+            passes.append((rx, members))
         for n in literal:
-            self.passes.append((re.compile(re.escape(keywords[n])), [n]))
+            passes.append((re.compile(re.escape(keywords[n])), [n]))
+        return anchors, passes
 
     def present(self, lowered: str) -> set[int]:
+        if self._all is not None:
+            try:
+                matches = self._all.find_matches_as_indexes(lowered, overlapping=True)
+            except UnicodeEncodeError:
+                pass
+            else:
+                return {n for n, _, _ in matches}
         found: set[int] = set()
-        keywords, anchors = self.keywords, self.anchors
-        for rx, members in self.passes:
+        keywords = self.keywords
+        anchors, passes = self._passes()
+        for rx, members in passes:
             left = list(members)
             for m in rx.finditer(lowered):
                 at = m.start()
@@ -178,9 +213,17 @@ class KeywordFinder:
     def spans(self, lowered: str) -> list[tuple[int, int]]:
         """Where the keywords are, as a trie regex's `finditer` finds them: leftmost first, the
         longest keyword at each start, none overlapping (the keyword = value detector's hits)."""
-        keywords, anchors = self.keywords, self.anchors
+        if self._leftmost is not None:
+            try:
+                matches = self._leftmost.find_matches_as_indexes(lowered)
+            except UnicodeEncodeError:
+                pass
+            else:
+                return [(lo, hi) for _, lo, hi in matches]
+        keywords = self.keywords
+        anchors, passes = self._passes()
         ends: dict[int, int] = {}
-        for rx, members in self.passes:
+        for rx, members in passes:
             for m in rx.finditer(lowered):
                 at = m.start()
                 for n in members:

@@ -5,372 +5,21 @@ a string built dynamically (f-string with a field, `+` or `%` with a non-constan
 `.format(...)` / `.replace(...)` / `.join(...)` with one). A call to an execute-like API whose
 first argument is such a string, or such a name, is reported. Constant SQL, `'...' % ()`,
 `'...'.format()`, and parameterised calls (constant SQL plus a separate argument) are clean.
+
+This module is the cheap half: a text pre-pass finds the calls to a sink name whose argument may
+be built, and only the functions holding one are parsed and walked (`sqli_pyflow`, with `ast`).
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from functools import lru_cache
 
-from engine.security.finding import Finding, fingerprint
-
-# Methods whose first argument is SQL text whatever the receiver is called.
-_STRONG = frozenset(
-    {
-        "execute",
-        "executemany",
-        "executescript",
-        "raw",
-        "read_sql",
-        "read_sql_query",
-        "fetch",
-        "fetchrow",
-        "fetchval",
-        "fetchmany",
-        "exec_driver_sql",
-        "copy_from_query",
-        "mogrify",
-        "cursor",
-        "prepare",
-        "execute_sql",
-        "raw_sql",
-        "runQuery",
-        "run_query",
-    }
-)
-# Plain functions / constructors that take SQL text.
-_FUNCS = frozenset({"text", "RawSQL", "read_sql", "read_sql_query", "literal_column"})
-# Query-builder methods that accept raw SQL fragments: only when the receiver looks like a query
-# or a connection, since `filter` and `run` mean many other things.
-_BUILDER = frozenset(
-    {
-        "distinct",
-        "having",
-        "group_by",
-        "order_by",
-        "filter",
-        "where",
-        "extra",
-        "run",
-        "query",
-        "select_from",
-        "join",
-        "outerjoin",
-        "exec",
-        "sql",
-    }
-)
-_DB_WORDS = ("query", "conn", "cursor", "cur", "db", "session", "engine", "sql", "pool", "con")
-_SQL_WORDS = (
-    "select ",
-    "insert ",
-    "update ",
-    "delete ",
-    " from ",
-    " where ",
-    "create ",
-    "drop ",
-    " into ",
-    " values",
-    "alter ",
-    " join ",
-    "order by",
-    "group by",
-)
-
-
-def _chain_text(node: ast.AST) -> str:
-    """`a.b(c).d` -> 'a.b.d': the names along a receiver chain, lower-cased."""
-    parts: list[str] = []
-    while True:
-        if isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        elif isinstance(node, ast.Call):
-            node = node.func
-        elif isinstance(node, ast.Subscript):
-            node = node.value
-        elif isinstance(node, ast.Name):
-            parts.append(node.id)
-            break
-        else:
-            break
-    return ".".join(reversed(parts)).lower()
-
-
-def _literal_text(node: ast.AST) -> str:
-    return " ".join(
-        n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-    ).lower()
-
-
-class _Scope:
-    """Def-use facts for one function (or the module body): which names hold built strings."""
-
-    def __init__(self) -> None:
-        self.dynamic: dict[str, bool] = {}
-        self.sql_text: dict[str, str] = {}
-        # `where, params = build_where(...)`: names returned beside the parameters they need.
-        self.paired: dict[str, set[str]] = {}
-        self.deps: dict[str, set[str]] = {}
-
-    def is_static(self, node: ast.AST | None) -> bool:
-        """A value fixed at the time of writing: literals and names bound to literals."""
-        if node is None:
-            return True
-        if isinstance(node, ast.Constant):
-            return True
-        if isinstance(node, ast.JoinedStr):
-            return all(
-                self.is_static(v.value) for v in node.values if isinstance(v, ast.FormattedValue)
-            )
-        if isinstance(node, ast.Name):
-            return self.dynamic.get(node.id) is False or node.id.isupper()
-        if isinstance(node, ast.Attribute):  # Model.FIELDS: a class constant, by convention
-            owner = node.value
-            return node.attr.isupper() and isinstance(owner, ast.Name) and owner.id[:1].isupper()
-        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name | ast.Attribute):
-            return self.is_static(node.value)  # COLUMNS[key]: a lookup in a constant table
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
-            return _stringish(node.left) or _stringish(node.right)  # "?" * n placeholders
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id in _SAFE_CALLS
-        ):
-            return True
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Mod):
-            return self.is_static(node.left) and self.is_static(node.right)
-        if isinstance(node, ast.Tuple | ast.List):
-            return all(self.is_static(e) for e in node.elts)
-        if isinstance(node, ast.Call):
-            return self._builder_call(node) is False
-        return False
-
-    def _builder_call(self, node: ast.Call) -> bool | None:
-        """For `.format/.replace/.join` calls: dynamic? None when it isn't such a call."""
-        func = node.func
-        if isinstance(func, ast.Attribute) and func.attr in ("format", "replace", "join"):
-            args = [*node.args, *(k.value for k in node.keywords)]
-            receiver_static = isinstance(func.value, ast.Constant) or self.is_static(func.value)
-            if func.attr == "join":
-                return not all(self.is_static(a) for a in args)
-            return not (receiver_static and all(self.is_static(a) for a in args))
-        return None
-
-    def is_built(self, node: ast.AST | None) -> bool:
-        """True when `node` is a string assembled at run time from a non-constant value."""
-        if node is None:
-            return False
-        if isinstance(node, ast.JoinedStr):
-            return any(
-                isinstance(v, ast.FormattedValue) and not self.is_static(v.value)
-                for v in node.values
-            )
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Mod):
-            if isinstance(node.op, ast.Add) and not (
-                _stringish(node.left)
-                or _stringish(node.right)
-                or self.is_built(node.left)
-                or self.is_built(node.right)
-            ):
-                return False
-            if isinstance(node.op, ast.Mod) and not (
-                _stringish(node.left) or self.is_built(node.left) or self.is_static(node.left)
-            ):
-                return False
-            return not (self.is_static(node.left) and self.is_static(node.right))
-        if isinstance(node, ast.Name):
-            return self.dynamic.get(node.id, False)
-        if isinstance(node, ast.Call):
-            return bool(self._builder_call(node))
-        return False
-
-    def assign(self, name: str, value: ast.AST) -> None:
-        self.dynamic[name] = self.is_built(value) or (
-            isinstance(value, ast.Name) and self.dynamic.get(value.id, False)
-        )
-        if not self.dynamic[name] and not self.is_static(value):
-            self.dynamic.pop(name, None)  # unknown provenance: neither built nor constant
-        self.sql_text[name] = _literal_text(value)
-        self.deps[name] = self.free_names(value)
-
-    def free_names(self, node: ast.AST) -> set[str]:
-        """Non-constant names a value is built from, through earlier assignments."""
-        if self.is_static(node):
-            return set()
-        if isinstance(node, ast.Name):
-            return set(self.deps.get(node.id, {node.id}))
-        out: set[str] = set()
-        for child in ast.iter_child_nodes(node):
-            out |= self.free_names(child)
-        return out
-
-    def augment(self, name: str, value: ast.AST) -> None:
-        before = self.dynamic.get(name)
-        if before is None and name not in self.sql_text:
-            return
-        self.dynamic[name] = bool(before) or not self.is_static(value)
-        self.sql_text[name] = self.sql_text.get(name, "") + " " + _literal_text(value)
-
-
-def _stringish(node: ast.AST) -> bool:
-    return (isinstance(node, ast.Constant) and isinstance(node.value, str)) or isinstance(
-        node, ast.JoinedStr
-    )
-
-
-def _first_sql_arg(call: ast.Call) -> ast.AST | None:
-    if call.args:
-        return call.args[0]
-    for kw in call.keywords:
-        if kw.arg in ("sql", "query", "statement", "stmt", "operation"):
-            return kw.value
-    return None
-
-
-def _is_sink(call: ast.Call, scope: _Scope, arg: ast.AST) -> bool:
-    func = call.func
-    if isinstance(func, ast.Name):
-        return func.id in _FUNCS
-    if not isinstance(func, ast.Attribute):
-        return False
-    if func.attr in _STRONG:
-        # `execute`/`fetch` also run shell commands and URLs: visible non-SQL text says so.
-        text = _literal_text(arg) + " ".join(
-            scope.sql_text.get(n.id, "") for n in ast.walk(arg) if isinstance(n, ast.Name)
-        )
-        chain = _chain_text(func.value)
-        return (
-            not text.strip()
-            or any(w in f" {text} " for w in _SQL_WORDS)
-            or any(w in chain for w in _DB_WORDS)
-        )
-    if func.attr in _FUNCS:
-        return True
-    if func.attr in _BUILDER:
-        chain = _chain_text(func.value)
-        if any(w in chain for w in _DB_WORDS):
-            return True
-        text = _literal_text(arg)
-        if isinstance(arg, ast.Name):
-            text += scope.sql_text.get(arg.id, "")
-        return any(w in f" {text} " for w in _SQL_WORDS)
-    return False
-
-
-# Calls whose result can't carry SQL syntax (numbers, lengths).
-_SAFE_CALLS = frozenset({"int", "float", "len", "bool", "round", "abs", "min", "max"})
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-
-
-def _scope_nodes(body: list[ast.stmt]) -> list[ast.AST]:
-    """Every node of a scope without descending into nested functions or classes."""
-    out: list[ast.AST] = []
-    stack: list[ast.AST] = list(reversed(body))
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        if isinstance(node, _SCOPES):
-            continue
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
-    return out
-
-
-def _scan_scope(body: list[ast.stmt], path: str, findings: list[Finding], seen: set[int]) -> None:
-    scope = _Scope()
-    events: list[tuple[int, int, int, ast.AST]] = []
-    for node in _scope_nodes(body):
-        if isinstance(node, ast.Call):
-            events.append((node.lineno, node.col_offset, 0, node))
-        elif isinstance(node, ast.For | ast.AsyncFor):
-            events.append((node.lineno, node.col_offset, 1, node))
-        elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
-            events.append((node.end_lineno or node.lineno, node.end_col_offset or 0, 1, node))
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            _scan_scope(node.body, path, findings, seen)
-    events.sort(key=lambda e: (e[0], e[1], e[2]))
-    for _, _, kind, node in events:
-        if kind == 1:
-            _apply_assignment(scope, node)
-            continue
-        assert isinstance(node, ast.Call)
-        arg = _first_sql_arg(node)
-        if arg is None or node.lineno in seen:
-            continue
-        if isinstance(arg, ast.Dict):  # mysql-style {sql: ..., values: ...}
-            arg = next(
-                (
-                    v
-                    for k, v in zip(arg.keys, arg.values, strict=False)
-                    if isinstance(k, ast.Constant) and k.value == "sql"
-                ),
-                arg,
-            )
-        if (
-            scope.is_built(arg)
-            and _is_sink(node, scope, arg)
-            and not _paired_clause(scope, node, arg)
-        ):
-            seen.add(node.lineno)
-            name = (
-                node.func.attr
-                if isinstance(node.func, ast.Attribute)
-                else getattr(node.func, "id", "call")
-            )
-            findings.append(
-                Finding(
-                    path=path,
-                    line=node.lineno,
-                    column=node.col_offset + 1,
-                    rule_id="python-sqli",
-                    kind="sqli",
-                    severity="high",
-                    message=f"SQL built from a non-constant value reaches {name}(); "
-                    "pass values as query parameters",
-                    match=f"{name}(...)",
-                    fingerprint=fingerprint("python-sqli", path, ast.unparse(arg)[:200]),
-                )
-            )
-
-
-def _paired_clause(scope: _Scope, call: ast.Call, arg: ast.AST) -> bool:
-    """`db.query(f"... {where}", params)` where `where, params = helper(...)`: the helper built
-    a placeholder clause and handed back its values, the parameterised idiom in two steps."""
-    params = call.args[1] if len(call.args) > 1 else None
-    if not isinstance(params, ast.Name):
-        return False
-    names = scope.free_names(arg)
-    return bool(names) and all(params.id in scope.paired.get(n, ()) for n in names)
-
-
-def _apply_assignment(scope: _Scope, node: ast.AST) -> None:
-    if isinstance(node, ast.For | ast.AsyncFor):
-        # `for table in ("a", "b")`: the loop variable is as constant as the literal it walks.
-        if isinstance(node.target, ast.Name):
-            if isinstance(node.iter, ast.Tuple | ast.List | ast.Set) and scope.is_static(node.iter):
-                scope.dynamic[node.target.id] = False
-            else:
-                scope.dynamic.pop(node.target.id, None)
-    elif isinstance(node, ast.Assign):
-        for target in node.targets:
-            if isinstance(target, ast.Name):
-                scope.assign(target.id, node.value)
-                scope.paired.pop(target.id, None)
-            elif isinstance(target, ast.Tuple) and isinstance(node.value, ast.Call):
-                names = {e.id for e in target.elts if isinstance(e, ast.Name)}
-                for name in names:
-                    scope.dynamic.pop(name, None)
-                    scope.paired[name] = names - {name}
-    elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
-        scope.assign(node.target.id, node.value)
-    elif (
-        isinstance(node, ast.AugAssign)
-        and isinstance(node.target, ast.Name)
-        and isinstance(node.op, ast.Add)
-    ):
-        scope.augment(node.target.id, node.value)
+from engine.security.finding import Finding
+from engine.security.sqli_sinks import BUILDER as _BUILDER
+from engine.security.sqli_sinks import DB_WORDS as _DB_WORDS
+from engine.security.sqli_sinks import FUNCS as _FUNCS
+from engine.security.sqli_sinks import STRONG as _STRONG
 
 
 # Cheap pre-pass: a file is only parsed around calls to a sink name (`.execute(`, `text(`, ...)
@@ -403,6 +52,25 @@ _SQL_VERBS = ("select", "insert", "update", "delete")
 _SQL_VERBS_RX = re.compile(
     r"(?i:select|insert|update|delete)\s[^\n]{0,80}?(?i:from|into|set|where)\b"
 )
+
+
+_SQL_TAIL = re.compile(r"\s[^\n]{0,80}?(?:from|into|set|where)\b")
+
+
+def _has_sql_statement(window: str) -> bool:
+    """`_SQL_VERBS_RX.search(window)` for a lower-cased window: in ASCII text, each verb's
+    occurrences found with `str.find` and the rest matched there (a case-insensitive search
+    tries every character, ~80 us on a 3 KB window); other text keeps the regex, whose
+    case-insensitive matching also folds letters like U+017F (long s) to `s`."""
+    if not window.isascii():
+        return any(v in window for v in _SQL_VERBS) and _SQL_VERBS_RX.search(window) is not None
+    for verb in _SQL_VERBS:
+        at = window.find(verb)
+        while at >= 0:
+            if _SQL_TAIL.match(window, at + len(verb)):
+                return True
+            at = window.find(verb, at + 1)
+    return False
 
 
 @lru_cache(maxsize=512)
@@ -438,19 +106,35 @@ def _block_of(text: str, at: int) -> tuple[int, int] | None:
     if start == 0 and not text.startswith(tuple(d[1:] for d in _DEF_STARTS)):
         return None
     line_end = text.find("\n", start)  # the block runs from its def line to the next top level
-    while start > 0:  # decorators belong to the block
-        prev = text.rfind("\n", 0, start - 1) + 1
-        if not text.startswith("@", prev):
-            break
-        start = prev
+    start = _decorated_from(text, start)
     end_m = _TOP_LEVEL.search(text, line_end) if line_end >= 0 else None
     end = end_m.start() + 1 if end_m else len(text)
     return (start, end) if at < end else None
 
 
-def _candidate_blocks(text: str, blocks_only: bool = False) -> list[tuple[int, int]] | None:
+def _decorated_from(text: str, start: int) -> int:
+    """Where the decorators above the def line at `start` begin (they belong to its block),
+    a decorator's arguments running over several lines included (`@register(\n  ...\n)`):
+    lines going up, the topmost `@` line reached through `@` and continuation lines only."""
+    top = start
+    at = start
+    while at > 0:
+        prev = text.rfind("\n", 0, at - 1) + 1
+        first = text[prev : prev + 1]
+        if first == "@":
+            top = prev
+        elif first not in (" ", "\t", ")", "]", "}"):
+            break
+        at = prev
+    return top
+
+
+def _candidate_blocks(
+    text: str, blocks_only: bool = False, calls: dict[int, list[int]] | None = None
+) -> list[tuple[int, int]] | None:
     """Spans worth parsing ([] = nothing to do, None = a module-level call: parse the module
-    code, `_module_code`); `blocks_only`: the def/class blocks even when there is such a call."""
+    code, `_module_code`); `blocks_only`: the def/class blocks even when there is such a call.
+    `calls` receives, per block start, the offsets of the candidate calls in it."""
     blocks: dict[int, int] = {}
     module_level = False
     assigned: dict[str, bool] = {}
@@ -474,7 +158,7 @@ def _candidate_blocks(text: str, blocks_only: bool = False) -> list[tuple[int, i
             if not any(w in chain for w in _DB_WORDS):
                 scope_start = max(text.rfind("def ", max(0, at - 3000), at), at - 3000, 0)
                 window = text[scope_start : at + 500].lower()
-                if not any(v in window for v in _SQL_VERBS) or not _SQL_VERBS_RX.search(window):
+                if not _has_sql_statement(window):
                     continue
         if not _maybe_built(text, at + 1, assigned):
             continue
@@ -483,6 +167,8 @@ def _candidate_blocks(text: str, blocks_only: bool = False) -> list[tuple[int, i
             module_level = True
             continue
         blocks.setdefault(block[0], block[1])
+        if calls is not None:
+            calls.setdefault(block[0], []).append(at)
     if module_level and not blocks_only:
         return None
     return sorted(blocks.items())
@@ -511,21 +197,79 @@ def _module_code(text: str) -> str:
     return "".join(parts)
 
 
+# A def at any depth, and (per indentation width) the next line that ends its block: one
+# indented no deeper that is not blank, a comment or a closing bracket.
+_ANY_DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]", re.M)
+
+
+@lru_cache(maxsize=64)
+def _dedent_rx(width: int) -> re.Pattern[str]:
+    return re.compile(rf"\n(?=[ \t]{{0,{width}}}[^\s#)\]}}])")
+
+
+def _innermost_def(text: str, lo: int, hi: int, at: int) -> tuple[int, int] | None:
+    """The nested (indented) def inside the top-level block [lo, hi) that most closely holds
+    offset `at`, as (start of its def line, end of its block); None when the call sits in the
+    top-level def itself or in a class body. A call's analysis reads only its own function's
+    statements (nested functions and classes are scopes of their own), so parsing that
+    function alone finds what parsing the whole class would, at a fraction of the cost. Where
+    the indentation misleads (a string or bracket running back to the margin), the cut block
+    fails to parse and the caller falls back to the top-level block."""
+    best: tuple[int, int] | None = None
+    for m in _ANY_DEF.finditer(text, lo, at):
+        width = len(m.group(1))
+        if width == 0:
+            continue
+        line_end = text.find("\n", m.end(), hi)
+        end_m = _dedent_rx(width).search(text, line_end, hi) if line_end >= 0 else None
+        end = end_m.start() + 1 if end_m else hi
+        if end > at:
+            best = (m.start(), end)
+    return best
+
+
+def _functions_to_parse(
+    text: str, lo: int, hi: int, calls: list[int]
+) -> list[tuple[int, int]] | None:
+    """The innermost functions holding the candidate calls of the top-level block [lo, hi),
+    outer ones before the functions nested in them dropped (parsing the outer one covers them);
+    None when a call sits in the block's own code (parse the whole block)."""
+    inner: set[tuple[int, int]] = set()
+    for at in calls:
+        found = _innermost_def(text, lo, hi, at)
+        if found is None:
+            return None
+        inner.add(found)
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(inner, key=lambda se: (se[0], -se[1])):
+        if not out or start >= out[-1][1]:
+            out.append((start, end))
+    return out
+
+
+def _scan_functions(text: str, path: str, spans: list[tuple[int, int]]) -> list[Finding] | None:
+    """Findings in indented functions parsed one by one (`if 1:` above each makes it a valid
+    module); None when one doesn't parse alone."""
+    findings: list[Finding] = []
+    for start, end in spans:
+        part: list[Finding] = []
+        if not _scan_tree("if 1:\n" + text[start:end], path, part, set()):
+            return None
+        offset = text.count("\n", 0, start) - 1
+        findings += [f.replace(line=f.line + offset) for f in part]
+    return findings
+
+
 def _scan_tree(source: str, path: str, findings: list[Finding], seen: set[int]) -> bool:
-    try:
-        tree = ast.parse(source, filename=path)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    try:
-        _scan_scope(tree.body, path, findings, seen)
-    except RecursionError:
-        pass
-    return True
+    from engine.security.sqli_pyflow import scan_tree  # `ast` only when something is parsed
+
+    return scan_tree(source, path, findings, seen)
 
 
 def scan_python(text: str, path: str) -> list[Finding]:
     """SQL-injection findings in one Python source; unparsable files yield nothing."""
-    blocks = _candidate_blocks(text)
+    calls: dict[int, list[int]] = {}
+    blocks = _candidate_blocks(text, calls=calls)
     findings: list[Finding] = []
     if blocks is None:
         if not _scan_tree(_module_code(text), path, findings, set()):
@@ -533,6 +277,11 @@ def scan_python(text: str, path: str) -> list[Finding]:
             _scan_tree(text, path, findings, set())
         return findings
     for start, end in blocks:
+        spans = _functions_to_parse(text, start, end, calls.get(start, []))
+        found = _scan_functions(text, path, spans) if spans else None
+        if found is not None:
+            findings += found
+            continue
         part: list[Finding] = []
         if not _scan_tree(text[start:end], path, part, set()):
             findings = []  # a block that doesn't parse alone: fall back to the whole file
