@@ -157,6 +157,44 @@ def redact_rate(lines: list[str], code: Path, tmp: Path) -> float:
     return float(done.stdout)
 
 
+#: One 1 MB line of each shape: repeated keywords, separators, quotes and every anchor of the
+#: anchored rules, packed closer than their windows (tests/test_security_robustness.py scans
+#: the same shapes for crashes; the time is measured here).
+SHAPES = ("token=", "aaaaaaa-", "'A1A1A1A1A1A1A1A1", "key key ", "://u:", "==========", "://",
+          "-u ", "-us", "bearer ")  # fmt: skip
+_SHAPES_TIMER = r"""
+import json, sys, time
+from engine.security import scan_text
+from engine.security.config import ScanConfig
+out = {}
+for chunk in json.loads(sys.argv[1]):
+    line = (chunk * (1_000_000 // len(chunk)))[:1_000_000]
+    t0 = time.perf_counter()
+    scan_text(line, "big.txt", ScanConfig(sqli=False))
+    out[chunk] = time.perf_counter() - t0
+print(json.dumps(out))
+"""
+
+
+def print_pathological(tmp: Path, before: str) -> None:
+    """Seconds to scan a 1 MB line of each shape, before and after, fresh interpreters."""
+    import json
+
+    old = export_rev(before, tmp / "shapes-before")
+    print(f"1 MB pathological lines, seconds ({load()})")
+    print(f"  {'shape':20} {'before (' + before + ')':>18} {'after':>8}")
+    rows = {}
+    for name, code in (("before", old), ("after", ROOT)):
+        done = subprocess.run(
+            [sys.executable, "-c", _SHAPES_TIMER, json.dumps(SHAPES)],
+            env={**os.environ, "PYTHONPATH": str(code)}, cwd=tmp,
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        rows[name] = json.loads(done.stdout)
+    for chunk in SHAPES:
+        print(f"  {chunk!r:20} {rows['before'][chunk]:18.2f} {rows['after'][chunk]:8.2f}")
+
+
 def export_rev(rev: str, dest: Path) -> Path:
     """The engine at git revision `rev`, unpacked under `dest`."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -173,10 +211,14 @@ def main() -> int:
     ap.add_argument("--before", default="e1029bf", help="redact's before")
     ap.add_argument("--speed-before", default="0ae3015", help="full scan's and hook's before")
     ap.add_argument("--redact-only", action="store_true", help="time redact only")
+    ap.add_argument("--shapes-only", action="store_true", help="time the 1 MB lines only")
     args = ap.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = str(ROOT)
     with tempfile.TemporaryDirectory() as tmp:
+        if args.shapes_only:
+            print_pathological(Path(tmp), args.speed_before)
+            return 0
         tree = Path(tmp) / "tree"
         size = make_tree(tree, args.mb)
         mb = size / 1e6
@@ -228,6 +270,7 @@ def main() -> int:
             t = time_cmd([str(dsh), *staged], repo, 3, env)
             print(f"  {'detect-secrets-hook':48} {t * 1000:5.0f} ms")
         print_redact(tree, Path(tmp), args.before)
+        print_pathological(Path(tmp), args.speed_before)
     return 0
 
 

@@ -32,6 +32,12 @@ TEXTS = [
     J(["tok = 'wxyz_", "3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e6f", "'\n"]),
     J(['secret = "', R32, '"\n', 'blob: "', R32[::-1], R32[:20], '"\n']),
     "ordinary text " * 50 + "://" * 30 + "bearer " * 20,
+    # anchors packed closer than a window, with real matches among them: each start is tried
+    # once, with the first anchor at or after it
+    J(["://" * 40, "https://admin:", R32[:14], "@db.example.org/x ", "://u:" * 30, "\n"]),
+    J(["-u " * 30, "curl -u deploy:", R32[:12], " https://x ", "-u " * 30, "\n"]),
+    J(["-us " * 20, "key 9f3c1ab47e2d8c05b6a1f4e3d7c29b8a-us12 ", "-us" * 20, "\n"]),
+    J(["bearer " * 30, "Authorization: Bearer ", R32, " bearer basic token " * 5, "\n"]),
 ]
 
 

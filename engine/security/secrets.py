@@ -134,12 +134,17 @@ def _anchored(rule: Rule, text: str, lowered: str) -> Iterator[re.Match[str]]:
     before, after = rule.window
     size = len(text)
     done = 0
+    prev = -1
     for at in hits:
+        # Each start is tried once, with the first anchor at or after it: a match holds that
+        # anchor within the window. (Trying it again for every later anchor in reach made a line
+        # of repeated anchors quadratic in `before`.)
+        first, prev = max(done, at - before, prev + 1), at
         if at < done:
             continue
         hi = min(size, at + after)
         # the leftmost match that starts at most `before` chars ahead of this anchor, if any
-        for start in range(max(done, at - before), at + 1):
+        for start in range(first, at + 1):
             m = rx.match(text, start, hi)
             if m is not None:
                 if m.end() >= hi and hi < size:  # may be cut short by the window
