@@ -184,3 +184,44 @@ LOGO = (
 
 def test_fixed_clean_sample_has_no_finding() -> None:
     assert [(f.line, f.rule_id) for f in scan_text(CLEAN_SAMPLE, "sample.py", CFG)] == []
+
+
+# -- round 4: URLs under secret names; a manual's example credentials ----------------------
+
+
+def test_a_url_under_a_secret_name_is_judged_by_its_parts() -> None:
+    rng = random.Random(16)
+    token = _r(rng, string.ascii_letters + string.digits, 33)
+    quiet = [
+        '_OAUTH2_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"\n',
+        'token_info_url = "https://sts.example.net/v1/introspect"\n',
+        'AUTH_TOKEN_ENDPOINT: "https://login.example.org/oauth2/v2.0/token?api-version=2"\n',
+    ]
+    for text in quiet:
+        assert scan_text(text, "settings.py", CFG) == [], text
+    loud = [
+        f'BOT_TOKEN_URL = "https://api.telegram.example/bot123456789:{token}/getMe"\n',
+        f'api_key_url = "https://api.example.io/v1/data?apikey={token}&fmt=json"\n',
+    ]
+    for text in loud:
+        found = scan_text(text, "settings.py", CFG)
+        assert [f.rule_id for f in found] == ["generic-secret"], text
+        assert token not in redact(text)
+
+
+@pytest.mark.parametrize(
+    ("url", "flagged"),
+    [
+        ("postgresql+psycopg2://scott:tiger@localhost/test", False),  # a manual's example
+        ("oracle://scott:tiger@hostname:1521/orcl", False),
+        ("redis://u:wonderland@cache.example.com:6379", False),
+        ("mysql://root:wonderland@10.0.0.3/prod", True),  # a real host: a real password
+        ("postgres://app:Tiger7x@localhost/app", True),  # not one plain word
+        ("ftp://deploy:nonprod@ftp-enterprise", True),
+    ],
+)
+def test_a_plain_word_password_is_an_example_only_on_an_example_host(
+    url: str, flagged: bool
+) -> None:
+    found = scan_text(f'DB_URL = "{url}"\n', "app.py", CFG)
+    assert bool(found) is flagged, found

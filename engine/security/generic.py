@@ -94,10 +94,33 @@ def find_keyword_values(
             strong = True
         if _code_around(text, start, value):
             continue
+        url = _URL.match(value)
+        if url is not None:  # `CERTS_URL = "https://host/oauth2/v1/certs"`: judge its parts
+            part = _url_secret(value, url.end())
+            if part is not None:
+                yield start + part[0], start + part[0] + len(part[1]), part[1]
+            continue
         if looks_random(value, 8 if strong else 16) and not looks_like_name(value):
             if _IDENTIFIER.fullmatch(value) and reads_as_name(value):
                 continue  # `key = rfc5280.SubjectPublicKeyInfo`: a name, not a literal
             yield start, start + len(value), value
+
+
+# A URL: a scheme, `://`, then the host. Credentials before the host are the `url-credentials`
+# rule's; a token is otherwise in a path segment or a query value (`/bot<id>:<token>/getMe`,
+# `?apikey=...`), never in the words and versions around it.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{1,30}://[^/?#@\s]*(?=[/?#]|$)")
+_URL_PARTS = re.compile(r"[^/?&=#:;]+")
+
+
+def _url_secret(value: str, after_host: int) -> tuple[int, str] | None:
+    """The first path segment or query value of a URL (without credentials) that looks
+    generated, with its offset in `value`."""
+    for m in _URL_PARTS.finditer(value, after_host):
+        part = m.group()
+        if looks_random(part, 16) and not looks_like_name(part) and not reads_as_name(part):
+            return m.start(), part
+    return None
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)*")

@@ -17,7 +17,7 @@ from engine.security.generic import (
 )
 from engine.security.hiding import mask
 from engine.security.rules import TOKEN_RUN, Rule, RuleSet
-from engine.security.words import reads_as_name
+from engine.security.words import is_plain_word, reads_as_name
 
 _WEAK_PASSWORDS = frozenset(
     {
@@ -61,8 +61,24 @@ _CODE_SUFFIXES = (
 _SINGLE_TOKEN = re.compile(r"[\w\-.+/=~:]+")
 
 
-def _valid(rule: Rule, value: str) -> bool:
-    """Per-rule vetting of a captured value: the regex finds shapes, this removes stand-ins."""
+# A host that only documentation and local set-ups use: with one of these on the line, a
+# password that is one plain word (`scott:tiger@localhost`) is a manual's example.
+_EXAMPLE_HOST = re.compile(
+    r"(?:@|\b(?:host|server|data source)=)(?:localhost|127\.0\.0\.1|\[::1\]|0\.0\.0\.0|"
+    r"(?:[\w\-]+\.)*example(?:\.\w+)?|[\w.\-]+\.(?:local|localhost|test|invalid)|"
+    r"host|hostname|server|myhost|dbhost|dsn)(?![\w.\-])",
+    re.IGNORECASE,
+)
+
+
+def _line_at(text: str, offset: int) -> str:
+    end = text.find("\n", offset)
+    return text[text.rfind("\n", 0, offset) + 1 : end if end >= 0 else len(text)]
+
+
+def _valid(rule: Rule, value: str, line: str = "") -> bool:
+    """Per-rule vetting of a captured value: the regex finds shapes, this removes stand-ins.
+    `line`: the line the value is on, for checks that need its context."""
     if rule.validate == "none":  # the regex is the format; a single token may still be a stand-in
         return len(value) >= 1 and not (_SINGLE_TOKEN.fullmatch(value) and is_stand_in(value))
     if rule.validate == "random":
@@ -73,6 +89,7 @@ def _valid(rule: Rule, value: str) -> bool:
             and value.lower() not in _WEAK_PASSWORDS
             and not is_placeholder(value)
             and len(set(value)) > 3
+            and not (is_plain_word(value) and _EXAMPLE_HOST.search(line) is not None)
         )
     # "token": a vendor prefix then a generated body; the body carries the randomness.
     if looks_like_name(value) or reads_as_name(value):
@@ -195,7 +212,7 @@ def _rule_hits(
             if not value:
                 continue
             if certain(rule, value) or (
-                _valid(rule, value)
+                _valid(rule, value, _line_at(text, m.start(g)))
                 and not (documented and _documented(rule, text, m.start()))
                 and not (rule.id == "prefixed-token" and keyed_as_id(text, m.start(g)))
             ):

@@ -75,6 +75,13 @@ def _segment_is_name(segment: str) -> bool:
     return bits / steps <= _MAX_BITS
 
 
+def is_plain_word(value: str) -> bool:
+    """One lower-case word that reads as language (`tiger`, `wonderland`): the password of a
+    documentation example (`scott:tiger`), not a chosen or generated one. Letters only, so
+    `s3cr3t`, `Tiger7` or `xkcdqzpt` stay passwords."""
+    return 5 <= len(value) <= 12 and value.isalpha() and value.islower() and _segment_is_name(value)
+
+
 def reads_as_name(value: str) -> bool:
     """A code reference, an identifier, a path or a format name made of words."""
     if is_hex_constant(value):
