@@ -7,14 +7,18 @@ Three data sets, every tool on the same files in the same run:
   scanned with its named rule switched off, i.e. as a provider the scanner has never seen;
 - clean code (CPython's standard library without its tests, and this venv's site-packages), where
   every finding is a false alarm: findings per MB, halves A (looked at) and B (held out once);
-- corpus C (`bench/corpus_c.py`: sixteen pinned wheels in neither half, and two manuals' sources,
-  fetched outside the repository): findings per MB, and the false-positive rate on its keyword
-  lines (a credential-like name given a literal), the held-out estimate. Lines reviewed as real
-  secrets or fixtures (`bench/corpus_c_review.txt`) count for no tool.
+- held-out corpora C and D (`bench/corpora.py`: sixteen pinned wheels each, in neither half, and
+  two manuals' sources, fetched outside the repository): findings per MB, and the false-positive
+  rate on their keyword lines (a credential-like name given a literal), the held-out estimate.
+  Lines reviewed as real secrets or fixtures (`bench/corpus_<x>_review.txt`) count for no tool.
+  C's findings have been read while rules changed; D is the blind one.
 "Before" is br-tui at `--before` (default 0ae3015, the main branch this work started from),
-exported with `git archive` and run by the same interpreter.
+"after" is this working tree, or `--after REV`; a REV is exported with `git archive` and run by
+the same interpreter.
 
-    python bench/scan_accuracy.py [--before REV] [--clean-mb 20] [--no-baselines] [--only c]
+    python bench/scan_accuracy.py [--before REV] [--after REV] [--clean-mb 20] [--no-baselines]
+                                  [--only dev|own|clean|c|d ...] [--list c|d ...]
+    python bench/scan_accuracy.py --only d --before 8fd25db       # D: before vs this tree
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-import corpus_c  # noqa: E402
+import corpora  # noqa: E402
 import secrets_corpus  # noqa: E402
 from secrets_eval import DEFAULT_SET, score, write_cases  # noqa: E402
 
@@ -181,10 +185,10 @@ def _relative(found: list, tree: Path) -> set[tuple[str, int]]:
 
 def keyword_tree(tree: Path, dest: Path) -> dict[tuple[str, int], tuple[str, int]]:
     """Write each file's keyword lines (only those, in order, same name) under `dest`; return
-    (path, line in dest) -> (path, line in C). Every tool reads the same lines."""
+    (path, line in dest) -> (path, line in the corpus). Every tool reads the same lines."""
     where: dict[tuple[str, int], tuple[str, int]] = {}
-    for path in corpus_c.files(tree):
-        lines = corpus_c.keyword_lines(path)
+    for path in corpora.files(tree):
+        lines = corpora.keyword_lines(path)
         if not lines:
             continue
         rel = str(path.relative_to(tree))
@@ -196,12 +200,16 @@ def keyword_tree(tree: Path, dest: Path) -> dict[tuple[str, int], tuple[str, int
     return where
 
 
-def corpus_c_report(args: argparse.Namespace, codes: dict[str, Path], tmp: Path) -> None:
-    """Findings per MB on all of C, and the FPR on its keyword lines, for every tool."""
-    tree = corpus_c.fetch(args.corpus_c)
-    mb = sum(p.stat().st_size for p in corpus_c.files(tree)) / 1e6
-    known = corpus_c.reviewed()
-    kw_tree = tmp / "c-keyword-lines"
+def corpus_report(
+    corpus: corpora.Corpus, args: argparse.Namespace, codes: dict[str, Path], tmp: Path
+) -> None:
+    """Findings per MB on all of a held-out corpus, and the FPR on its keyword lines, for every
+    tool; with `--list X`, every line each tool flagged (what the hand review reads)."""
+    name = corpus.name.upper()
+    tree = corpora.fetch(corpus, args.cache_root / f"corpus-{corpus.name}")
+    mb = sum(p.stat().st_size for p in corpora.files(tree)) / 1e6
+    known = corpora.reviewed(corpus)
+    kw_tree = tmp / f"{corpus.name}-keyword-lines"
     where = keyword_tree(tree, kw_tree)
     negatives = {loc for loc in where.values() if loc not in known}
     tools: dict[str, tuple[list, list]] = {
@@ -211,7 +219,8 @@ def corpus_c_report(args: argparse.Namespace, codes: dict[str, Path], tmp: Path)
         tools["detect-secrets"] = (detect_secrets(tree), detect_secrets(kw_tree))
         tools["CredSweeper"] = (credsweeper(tree, tmp), credsweeper(kw_tree, tmp))
     left_out = len(where) - len(negatives)
-    print(f"corpus C (held out, not tuned on): {mb:.1f} MB; {len(where)} keyword lines, "
+    blind = "held out, not tuned on" if corpus.name != "c" else "read while rules changed"
+    print(f"corpus {name} ({blind}): {mb:.1f} MB; {len(where)} keyword lines, "
           f"{left_out} of them reviewed as real/fixture and left out")  # fmt: skip
     print(f"  {'tool':16} {'findings':>8} {'per MB':>7}   keyword-line FP/n      FPR interval")
     for tool, (full, kw) in tools.items():
@@ -220,32 +229,50 @@ def corpus_c_report(args: argparse.Namespace, codes: dict[str, Path], tmp: Path)
         k, n = len(flagged), len(negatives)
         print(f"  {tool:16} {len(false):8d} {len(false) / mb:7.2f}   {k:4d}/{n:<4d}"
               f"  {k / max(n, 1):8.3f} {interval(k, n)}")  # fmt: skip
-        if args.list_c:
+        if corpus.name in args.list:
             for rel, line in sorted(false):
                 print(f"    finding {rel}:{line}")
             for rel, line in sorted(flagged):
                 print(f"    keyword {rel}:{line}")
 
 
+def export(rev: str, dest: Path) -> Path:
+    """`engine/` of commit `rev`, unpacked under `dest` (one clear error if `rev` is unknown)."""
+    dest.mkdir()
+    arch = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "engine"], capture_output=True)
+    if arch.returncode:
+        raise SystemExit(f"scan_accuracy: cannot export engine/ at {rev!r}: "
+                         f"{arch.stderr.decode().strip()}")  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=arch.stdout, check=True)
+    return dest
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--before", default="0ae3015")
-    ap.add_argument("--corpus-c", type=Path, default=corpus_c.DEFAULT_DIR, help="cache of C")
-    ap.add_argument("--only", choices=["dev", "own", "clean", "c"], action="append")
-    ap.add_argument("--list-c", action="store_true", help="print C's findings (for the review)")
+    ap.add_argument("--before", default="0ae3015", help="br-tui 'before' (a git revision)")
+    ap.add_argument("--after", help="br-tui 'after' (a git revision; default: this tree)")
+    ap.add_argument("--no-after", action="store_true", help="run br-tui 'before' only")
+    ap.add_argument("--cache-root", type=Path, default=corpora.CACHE, help="corpus-<x> caches")
+    ap.add_argument("--only", choices=["dev", "own", "clean", *corpora.CORPORA], action="append")
+    ap.add_argument(
+        "--list",
+        choices=sorted(corpora.CORPORA),
+        action="append",
+        default=[],
+        help="print every line each tool flags on this corpus (for the review)",
+    )
+    ap.add_argument("--list-c", action="store_true", help="same as --list c")
     ap.add_argument("--clean-mb", type=float, default=10.0, help="per half of the clean corpus")
     ap.add_argument("--baseline-clean-mb", type=float, default=1.5, help="per half, for the others")
     ap.add_argument("--no-baselines", action="store_true")
     args = ap.parse_args()
+    if args.list_c:
+        args.list.append("c")
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
-        before = tmp / "before"
-        before.mkdir()
-        arch = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", args.before, "engine"], capture_output=True
-        )
-        subprocess.run(["tar", "-x", "-C", str(before)], input=arch.stdout, check=True)
-        codes = {"br-tui before": before, "br-tui after": ROOT}
+        codes = {"br-tui before": export(args.before, tmp / "before")}
+        if not args.no_after:
+            codes["br-tui after"] = export(args.after, tmp / "after") if args.after else ROOT
         sets = {
             "dev": [json.loads(x) for x in DEFAULT_SET.read_text().splitlines() if x],
             "own": secrets_corpus.cases(),
@@ -253,9 +280,10 @@ def main() -> int:
         print("recall and FPR with 95 % Wilson intervals; 'generic' = every provider rule off")
         print(f"{'set':4} {'tool':23} {'recall':>6} {'interval':16} {'FPR':>6} {'interval':16}"
               "  tp/fn/fp/tn")  # fmt: skip
-        only = set(args.only or ["dev", "own", "clean", "c"])
-        if "c" in only:
-            corpus_c_report(args, codes, tmp)
+        only = set(args.only or ["dev", "own", "clean", *corpora.CORPORA])
+        for corpus in corpora.CORPORA.values():
+            if corpus.name in only:
+                corpus_report(corpus, args, codes, tmp)
         for name, cases in sets.items():
             if name not in only:
                 continue
