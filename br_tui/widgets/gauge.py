@@ -26,15 +26,26 @@ class BudgetGauge(Horizontal):
     def __init__(self, name: str, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.budget = name
+        self._pending: tuple[float, float, str] | None = None
 
     def compose(self) -> ComposeResult:
         yield Label(self.budget)
         yield ProgressBar(total=1.0, show_eta=False, show_percentage=True)
         yield Line("", classes="amounts")
 
+    def on_mount(self) -> None:
+        if self._pending is not None:
+            self.set(*self._pending)
+
     def set(self, spent: float, limit: float, state: str) -> None:
-        bar = self.query_one(ProgressBar)
-        bar.update(total=max(limit, 1e-9), progress=min(spent, limit))
+        """Show these amounts; a gauge whose parts are not mounted yet (a second read can land
+        between mounting a new gauge and its compose) shows them once they are."""
+        bars = self.query(ProgressBar)
+        if not bars:
+            self._pending = (spent, limit, state)
+            return
+        self._pending = None
+        bars.first().update(total=max(limit, 1e-9), progress=min(spent, limit))
         for s in ("ok", "soft", "exhausted"):
             self.set_class(s == state, f"-{s}")
         text = Text(f"${spent:,.2f} of ${limit:,.2f}  ", colour(self.app, "br-muted"))
