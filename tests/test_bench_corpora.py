@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# appended, not prepended: bench/dask.py must not shadow the dask package for the dask tests
+# appended, not prepended: a bench script must never shadow a package
 sys.path.append(str(Path(__file__).resolve().parents[1] / "bench"))
 import corpora
 import scan_accuracy

@@ -25,7 +25,7 @@ from engine.security.masking import redact
 from engine.security.rules import default_rules
 from engine.security.secrets import _CONTEXT_FREE, _lowered, _rule_hits, find_context_free
 
-# appended, not prepended: bench/dask.py must not shadow the dask package for the dask tests
+# appended, not prepended: a bench script must never shadow a package
 sys.path.append(str(Path(__file__).resolve().parents[1] / "bench"))
 import secrets_corpus
 

@@ -12,7 +12,7 @@ each) that all cluster runs share:
 
 Prints wall times and ratios; medians of `--repeat` runs.
 
-    python bench/dask.py [--tasks 2000] [--repeat 3] [--sleep-tasks 16] [--sleep 0.25]
+    python bench/dask_scale.py [--tasks 2000] [--repeat 3] [--sleep-tasks 16] [--sleep 0.25]
 """
 
 from __future__ import annotations
