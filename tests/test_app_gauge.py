@@ -27,3 +27,23 @@ async def test_amounts_set_before_compose_are_shown_once_mounted() -> None:
         assert gauge.has_class("-ok")
         gauge.set(2.7, 3.0, "soft")  # composed: applied at once
         assert bar.progress == 2.7 and gauge.has_class("-soft")
+
+
+async def test_the_bar_is_rounded_for_the_width_it_is_drawn_at() -> None:
+    """Textual's bar keeps an unrounded share when it was set at width 0; the gauge rounds it
+    again once laid out, so the same amounts always draw the same cells."""
+    app = _Host()
+    async with app.run_test(size=(80, 5)) as pilot:
+        gauge = BudgetGauge("session")
+        await app.query_one("#box").mount(gauge)
+        gauge.set(0.061, 0.25, "ok")
+        await pilot.pause()
+        bar = gauge.query_one("Bar")
+        width = bar.size.width * 2
+        rounded = int(0.244 * width) / width
+        assert bar.percentage == rounded  # type: ignore[attr-defined]
+        bar.set_reactive(type(bar).percentage, 0.244)  # as if set before layout (width 0)
+        await pilot.resize_terminal(81, 5)
+        await pilot.pause()
+        width = bar.size.width * 2
+        assert bar.percentage == int(0.244 * width) / width  # type: ignore[attr-defined]

@@ -37,6 +37,18 @@ class BudgetGauge(Horizontal):
         if self._pending is not None:
             self.set(*self._pending)
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_bar)
+
+    def _fit_bar(self) -> None:
+        """Textual's bar rounds its share to half cells of the width it has when the share is
+        set, and keeps the unrounded share when that width is still 0 (not laid out yet): the
+        same amounts then draw half a cell apart. Handing it the share again once laid out
+        rounds it for the width it is drawn at."""
+        for progress in self.query(ProgressBar):
+            for bar in progress.query("Bar"):
+                bar.percentage = progress.percentage  # type: ignore[attr-defined]
+
     def set(self, spent: float, limit: float, state: str) -> None:
         """Show these amounts; a gauge whose parts are not mounted yet (a second read can land
         between mounting a new gauge and its compose) shows them once they are."""
@@ -46,6 +58,7 @@ class BudgetGauge(Horizontal):
             return
         self._pending = None
         bars.first().update(total=max(limit, 1e-9), progress=min(spent, limit))
+        self.call_after_refresh(self._fit_bar)
         for s in ("ok", "soft", "exhausted"):
             self.set_class(s == state, f"-{s}")
         text = Text(f"${spent:,.2f} of ${limit:,.2f}  ", colour(self.app, "br-muted"))
