@@ -105,19 +105,22 @@ def _killpg(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def dask_cluster_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
-    pytest.importorskip("distributed")
-    logs = tmp_path_factory.mktemp("dask-logs")
+def start_scheduler(logs: Path) -> DaskCluster:
+    """A scheduler process on a free loopback port, logging under `logs`; no workers yet."""
     port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
     with open(logs / "scheduler.log", "ab") as log:
         scheduler = subprocess.Popen(
             [*_dask(), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
             env={**os.environ, "PYTHONPATH": child_pythonpath()},
         )  # fmt: skip
-    cluster = DaskCluster(address, logs, scheduler)
+    return DaskCluster(f"tcp://127.0.0.1:{port}", logs, scheduler)
+
+
+@pytest.fixture(scope="session")
+def dask_cluster_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
+    pytest.importorskip("distributed")
+    cluster = start_scheduler(tmp_path_factory.mktemp("dask-logs"))
     try:
         cluster.ensure()
         yield cluster

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dask_cluster import DaskCluster, _dask, _free_port
-from engine_helpers import child_pythonpath, proc_state, query, spawn_br, wait_for, write_plan
+from dask_cluster import DaskCluster, start_scheduler
+from engine_helpers import proc_state, query, spawn_br, wait_for, write_plan
 
 HEARTBEAT_TIMEOUT = "2"
 
@@ -28,19 +27,11 @@ HEARTBEAT_TIMEOUT = "2"
 def own_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
     """A scheduler for this test only (the test starts its workers), all killed afterwards."""
     pytest.importorskip("distributed")
-    logs = tmp_path_factory.mktemp("dask-silent-logs")
-    port = _free_port()
-    with open(logs / "scheduler.log", "ab") as log:
-        scheduler = subprocess.Popen(
-            [*_dask(), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
-            env={**os.environ, "PYTHONPATH": child_pythonpath()},
-        )  # fmt: skip
-    cluster = DaskCluster(f"tcp://127.0.0.1:{port}", logs, scheduler)
+    cluster = start_scheduler(tmp_path_factory.mktemp("dask-silent-logs"))
     try:
         yield cluster
     finally:
-        for proc in [*cluster.workers.values(), scheduler]:
+        for proc in [*cluster.workers.values(), cluster.scheduler]:
             _signal_group(proc.pid, signal.SIGCONT)  # a stopped group dies as well, but wake it
         cluster.close()
 
