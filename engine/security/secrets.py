@@ -76,9 +76,9 @@ def _line_at(text: str, offset: int) -> str:
     return text[text.rfind("\n", 0, offset) + 1 : end if end >= 0 else len(text)]
 
 
-def _valid(rule: Rule, value: str, line: str = "") -> bool:
+def _valid(rule: Rule, value: str, text: str = "", at: int = 0) -> bool:
     """Per-rule vetting of a captured value: the regex finds shapes, this removes stand-ins.
-    `line`: the line the value is on, for checks that need its context."""
+    `text`, `at`: where the value sits, for checks that need its line."""
     if rule.validate == "none":  # the regex is the format; a single token may still be a stand-in
         return len(value) >= 1 and not (_SINGLE_TOKEN.fullmatch(value) and is_stand_in(value))
     if rule.validate == "random":
@@ -89,7 +89,7 @@ def _valid(rule: Rule, value: str, line: str = "") -> bool:
             and value.lower() not in _WEAK_PASSWORDS
             and not is_placeholder(value)
             and len(set(value)) > 3
-            and not (is_plain_word(value) and _EXAMPLE_HOST.search(line) is not None)
+            and not (is_plain_word(value) and _EXAMPLE_HOST.search(_line_at(text, at)) is not None)
         )
     # "token": a vendor prefix then a generated body; the body carries the randomness.
     if looks_like_name(value) or reads_as_name(value):
@@ -212,7 +212,7 @@ def _rule_hits(
             if not value:
                 continue
             if certain(rule, value) or (
-                _valid(rule, value, _line_at(text, m.start(g)))
+                _valid(rule, value, text, m.start(g))
                 and not (documented and _documented(rule, text, m.start()))
                 and not (rule.id == "prefixed-token" and keyed_as_id(text, m.start(g)))
             ):
