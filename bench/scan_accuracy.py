@@ -11,7 +11,7 @@ Three data sets, every tool on the same files in the same run:
   two manuals' sources, fetched outside the repository): findings per MB, and the false-positive
   rate on their keyword lines (a credential-like name given a literal), the held-out estimate.
   Lines reviewed as real secrets or fixtures (`bench/corpus_<x>_review.txt`) count for no tool.
-  C's findings have been read while rules changed; D is the blind one.
+  C's findings have been read while rules changed; D and E (defined later, larger) are blind.
 "Before" is br-tui at `--before` (default 0ae3015, the main branch this work started from),
 "after" is this working tree, or `--after REV`; a REV is exported with `git archive` and run by
 the same interpreter.
