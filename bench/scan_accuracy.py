@@ -183,12 +183,25 @@ def _relative(found: list, tree: Path) -> set[tuple[str, int]]:
     return {(str(Path(p).resolve().relative_to(root)), int(line)) for p, line in found}
 
 
+def _first(text: str, seen: set[str]) -> bool:
+    """True the first time `text` is seen (and remember it)."""
+    if text in seen:
+        return False
+    seen.add(text)
+    return True
+
+
 def keyword_tree(tree: Path, dest: Path) -> dict[tuple[str, int], tuple[str, int]]:
     """Write each file's keyword lines (only those, in order, same name) under `dest`; return
-    (path, line in dest) -> (path, line in the corpus). Every tool reads the same lines."""
+    (path, line in dest) -> (path, line in the corpus). Every tool reads the same lines.
+
+    A line whose text (stripped) came earlier in the corpus is left out: generated code repeats
+    one line hundreds of times (`token="YOUR_TOKEN",` in every docstring of a client), and a
+    negative counted 900 times would weigh one placeholder as 900 estimates."""
     where: dict[tuple[str, int], tuple[str, int]] = {}
+    seen: set[str] = set()
     for path in corpora.files(tree):
-        lines = corpora.keyword_lines(path)
+        lines = [(n, t) for n, t in corpora.keyword_lines(path) if _first(t.strip(), seen)]
         if not lines:
             continue
         rel = str(path.relative_to(tree))
