@@ -43,7 +43,9 @@ def write_cases(cases: list[dict], tree: Path) -> None:
     for i, case in enumerate(cases):
         folder = tree / f"c{i:04d}"
         folder.mkdir(parents=True)
-        (folder / case["filename"]).write_text(case["text"], encoding="utf-8")
+        path = folder / case["filename"]  # may name a folder too: `.github/workflows/ci.yml`
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(case["text"], encoding="utf-8")
 
 
 def score(cases: list[dict], hits: dict[int, set[int]]) -> dict[str, float]:

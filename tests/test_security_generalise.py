@@ -225,3 +225,72 @@ def test_a_plain_word_password_is_an_example_only_on_an_example_host(
 ) -> None:
     found = scan_text(f'DB_URL = "{url}"\n', "app.py", CFG)
     assert bool(found) is flagged, found
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("width", [32, 40, 64])
+def test_a_hex_key_given_a_name_of_its_own_is_found(seed: int, width: int) -> None:
+    rng = random.Random(seed * 100 + width)
+    key = _r(rng, "0123456789abcdef", width)
+    for line in (f'quasarly: "{key}"\n', f"ZENTRIO_KEYCODE={key}\n", f'  "app_ref": "{key}",\n'):
+        found = scan_text(line, "config.yaml", _generic_only())
+        assert [f.line for f in found] == [1], line
+        assert key not in redact(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'sha1: "{h}"',  # a digest under a digest's name
+        'checksum = "{h}"',
+        "commit: {h}",
+        '"id": "{h}"',  # an object's own id
+        'assert digest("abc") == "{h}"',  # compared, not given to a name
+        'hashes = ["{h}", "{h}"]',
+        "{h}",  # bare: without a name a digest's width says digest
+        'name: "{z}"',  # zero fill
+    ],
+)
+def test_a_hex_digest_or_stand_in_stays_quiet(line: str) -> None:
+    rng = random.Random(7)
+    text = line.format(h=_r(rng, "0123456789abcdef", 40), z="0" * 40) + "\n"
+    assert scan_text(text, "config.yaml", _generic_only()) == []
+
+
+@pytest.mark.parametrize(
+    "name, line",
+    [
+        ("x.rs", 'const ZENTRIO_API_TOKEN: &str = "{v}";'),  # a declared type before `=`
+        ("x.py", 'ZENTRIO_TOKEN: str = "{v}"'),
+        ("x.go", 'var zentrioToken string = "{v}"'),
+        ("x.ts", 'const zentrioSecret: string = "{v}";'),
+        ("web.config", '<add key="ZentrioApiToken" value="{v}" />'),  # .NET appSettings
+        ("c.xml", "<zentrioApiKey>{v}</zentrioApiKey>"),  # the element names the value
+        # a short non-value read after one keyword hides no keyword after it
+        ("x.ts", "new Zentrio({{ username: 'oauth-zq1-1e31a', accessKey: '{v}' }});"),
+        ("README.md", "export ZENTRIO_WEBHOOK_URL=https://hooks.zentrio.io/in/{v}"),
+    ],
+)
+def test_values_behind_types_attributes_and_webhooks_are_found(name: str, line: str) -> None:
+    value = _r(random.Random(name + line), string.ascii_letters + string.digits, 28)
+    text = line.format(v=value) + "\n"
+    found = scan_text(text, name, _generic_only())
+    assert [f.line for f in found] == [1], text
+    assert value not in redact(text)
+
+
+@pytest.mark.parametrize(
+    "name, line",
+    [
+        ("form.html", '<label for="api_key">CosmosDB API key</label>'),  # a label's text
+        ("c.json", '"idempotencyKey": "5f3a2a3b-2ad0-4cf9-aa3f-e291c6856d5b",'),
+        ("log.txt", "INFO call ok idempotency_key=844c2c4d-a864-4c83-af25-ecf9fe26b263 status=200"),
+        ("models.py", 'cache_key = "c2b3e8a4-1f0d-4d6e-9a7b-3f2e1d0c9b8a"'),
+        (".env", "ZENTRIO_PROJECT_ID=e9d84bf0-2276-44f6-a381-447b26d01b28"),  # not a vendor token
+        ("winreg.rst", ".. function:: DeleteKeyEx(key, sub_key, access=KEY_WOW64_64KEY)"),
+        ("x.py", "# e.g. 'multipart/form-data; boundary=0d8382fcf5f8c3be01ca2e11002d2983'"),
+        ("ssl.rst", "    'serialNumber': '01BB6F00122B177F36CAB49CEA8B6B26',"),
+    ],
+)
+def test_record_keys_labels_ids_and_constants_stay_quiet(name: str, line: str) -> None:
+    assert scan_text(line + "\n", name, CFG) == []

@@ -27,6 +27,10 @@ from engine.security.words import (
 _TAIL = re.compile(
     r"""[\w.\-]{0,40}?"""
     r"""(?P<sep>\\?["'`]?[ \t]{0,3}(?:[\])>][ \t]{0,3})?"""
+    # a declared type between the name and `=` (`TOKEN: &str =`, `token: string =`, Go's
+    # `var token string =`), or .NET's `<add key="ApiToken" value="..." />`
+    r"""(?:(?::[ \t]{0,3}|[ \t]+)&?(?:'static[ \t]+)?[A-Za-z_][\w.]{0,30}"""
+    r"""(?:<[\w<>, .]{0,30}>|\[\])?\??[ \t]{0,3}(?==)|[ \t]+value[ \t]*(?==))?"""
     r"""(?:(?<=>)\s{0,12}|(?:[:=]{1,3}>?|=>|->|[ \t]-[ \t]|,|[ \t]is[ \t]|[ \t])[ \t]{0,6})"""
     r"""(?:[\[({][ \t]{0,3})?\\?["'`]?[ \t]{0,3})"""
     r"""(?P<val>[^\s"'`<>{}\[\]();,|][^\s"'`<>{}\[();,|]{7,1499})"""
@@ -77,10 +81,17 @@ def find_keyword_values(
         if m is None:
             continue
         sep = m.group("sep")
+        if _CLOSES_TAG.search(sep) and not _names_element(text, hit_start):
+            continue  # `<label for="api_key">CosmosDB API key</label>`: a label's text
         quoted = sep.rstrip(" \t")[-1:] in _QUOTES
         value = m.group("val").rstrip(_TRAIL)
         start = m.start("val")
-        last_end = m.end()  # keywords inside a value already read are not read again: linear
+        # keywords inside a value already read are not read again (linear time), unless the
+        # value is short and turns out to be no value (`'oauth-x1', accessKey: '<uuid>'`: the
+        # `auth` hit reads `accessKey:`): then the keywords in it are read on their own
+        last_end = m.end() if len(value) > 64 else start
+        if _ID_KEY_NAME.search(lowered, max(0, hit_start - 24), hit_end + 2):
+            continue  # `idempotency_key`, `primary_key`: a key that names a record
         if not quoted and _unquoted_reference(sep, value, code and not _in_string(text, start)):
             continue
         if sep[:1] in _QUOTES and "," in sep and _word_list(text, start):
@@ -103,6 +114,7 @@ def find_keyword_values(
         if looks_random(value, 8 if strong else 16) and not looks_like_name(value):
             if _IDENTIFIER.fullmatch(value) and reads_as_name(value):
                 continue  # `key = rfc5280.SubjectPublicKeyInfo`: a name, not a literal
+            last_end = m.end()
             yield start, start + len(value), value
 
 
@@ -136,6 +148,23 @@ _QUOTED_PASSWORD = re.compile(
     r"""(?P<val>(?:[^\n"'\\]|\\.|(?!(?P=q))["'])*)(?P=q)[ \t]*[,;})\]]?[ \t]*(?:#.*)?$""",
     re.MULTILINE,
 )
+
+
+# Keys that name a record, not a credential: protocol and database keys (an idempotency key is a
+# client-chosen request id, RFC draft-ietf-httpapi-idempotency-key-header; the others are the
+# relational and key-value stores' own terms).
+_ID_KEY_NAME = re.compile(
+    r"(?:idempotency|primary|foreign|partition|sort|cache|routing|dedup\w*|lookup|row|unique"
+    r"|composite|surrogate|natural)[_\-. ]?key"
+)
+_TAG_NAME = re.compile(r"<[\w:.\-]*$")
+_CLOSES_TAG = re.compile(r"(?<![=\-])>")  # `>`, not the `=>` or `->` of an assignment
+
+
+def _names_element(text: str, at: int) -> bool:
+    """The keyword at `at` is (part of) an element's name (`<db_password>`, `<ns:apiKey>`), not
+    an attribute's value or text: only then is what follows `>` its value."""
+    return _TAG_NAME.search(text, max(0, at - 40), at) is not None
 
 
 _LIST_ITEM = re.compile(r"""["'],[ \t]*["']""")
@@ -172,11 +201,15 @@ def _in_string(text: str, start: int) -> bool:
     return line.count('"') % 2 == 1 or line.count("'") % 2 == 1 or line.count("`") % 2 == 1
 
 
+# `access=KEY_WOW64_64KEY`: an upper-case constant's name, in code or in a manual's signature.
+_CONSTANT_NAME = re.compile(r"[A-Z][A-Z0-9]{1,15}(?:_[A-Z0-9]{1,15})+")
+
+
 def _unquoted_reference(sep: str, value: str, code: bool) -> bool:
     """A value with no quote before it that is code, not a literal: the next argument of a call
     (`isinstance(key, i8_types)`, `author, height=79`), a numeric keyword argument, or, in a
     program's source, a name (`key_class = Ed25519Key`, `token: PSKeyword`, `x = mod.NAME`)."""
-    if "," in sep or _NUMERIC_KWARG.fullmatch(value):
+    if "," in sep or _NUMERIC_KWARG.fullmatch(value) or _CONSTANT_NAME.fullmatch(value):
         return True
     return code and _IDENTIFIER.fullmatch(value.rstrip(")]}")) is not None
 
@@ -213,6 +246,8 @@ _NOT_SECRET_NAMES = (
     "version",
     "etag",
     "nonce",
+    "boundary",
+    "serial",
     "fingerprint",
     "test",
     "example",
@@ -421,6 +456,8 @@ def _vendor_prefixed(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, st
     if m is None or text[lo - 1 : lo] in ("@", "%", "$", "\\"):
         return
     value = text[lo:hi].rstrip(_TRAIL + "-=")
+    if "=" in value:
+        return  # `ZOOM_PROJECT_ID=<uuid>`: an assignment; base64 has `=` only as padding
     prefix = m.group().lower()
     if prefix.startswith(("sha", "md5", "v1", "v2", "xn-", "www")) or len(value) < 24:
         return
@@ -437,9 +474,29 @@ def _vendor_prefixed(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, st
     yield lo, lo + len(value), value
 
 
+# A key of a digest's length (128, 160 or 256 bits in hex) is, without a name, a digest. Under a
+# name of its own (`cloudsmith: "6fd0..."`, `"app_id": "763c..."`) it is what many services issue
+# as an API key; the names a digest goes by are excluded where every value is (`_NOT_SECRET_NAMES`).
+_KEY_HEX = re.compile(r"(?:[0-9a-f]{8}){4,5}|[0-9a-f]{64}|(?:[0-9A-F]{8}){4,5}|[0-9A-F]{64}")
+# The 0.1 % quantile of the character entropy of uniformly random hex keys of each width (20,000
+# simulated per width): a key below it is a pattern (`deadbeef...`, `0123...`), not a draw.
+_HEX_FLOOR = {32: 3.1, 40: 3.3, 64: 3.55}
+_NAME_BEFORE = re.compile(r"""[A-Za-z_][\w.\-]{1,60}["'`]?[ \t]{0,3}$""")
+
+
+def _named_key_hex(text: str, m: re.Match[str], value: str) -> bool:
+    """`value` is a random hex key that a name is given (`name: "hex"`, `NAME=hex`)."""
+    if m.group()[0] not in "=:" or _KEY_HEX.fullmatch(value) is None or value.isdigit():
+        return False
+    line_start = text.rfind("\n", 0, m.start()) + 1
+    if _NAME_BEFORE.search(text, max(line_start, m.start() - 64), m.start()) is None:
+        return False
+    return shannon(value) >= _HEX_FLOOR[len(value)] and looks_random(value, 32)
+
+
 def _context_free_hit(text: str, m: re.Match[str]) -> Iterator[tuple[int, int, str]]:
     value = m.group("val").rstrip(_TRAIL + "-")
-    if len(value) < 16 or not _strictly_random(value):
+    if len(value) < 16 or not (_strictly_random(value) or _named_key_hex(text, m, value)):
         return
     start = m.start("val")
     end = start + len(value)
