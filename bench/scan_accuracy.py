@@ -1,10 +1,13 @@
 """br:allow-file -- Secret-scan accuracy beside detect-secrets and CredSweeper, before and after.
 
-Three data sets, every tool on the same files in the same run:
+The data sets, every tool on the same files in the same run:
 - the dev set (`../shared/eval/secrets-dev.jsonl`), one case per folder, scored as its README says;
 - our own cases (`bench/secrets_corpus.py`: positives generated from providers' documented formats,
   negatives shaped like them), with a leave-provider-out recall for br-tui: each provider's cases
   scanned with its named rule switched off, i.e. as a provider the scanner has never seen;
+- the blind snippet set (`bench/secrets_blind.py`: 700 positives over 315 providers outside the
+  dev set, 400 negatives of the dev set's kinds, written by a helper who never saw the rules);
+  blind for its first run only, since its misses were read after it;
 - clean code (CPython's standard library without its tests, and this venv's site-packages), where
   every finding is a false alarm: findings per MB, halves A (looked at) and B (held out once);
 - held-out corpora C and D (`bench/corpora.py`: sixteen pinned wheels each, in neither half, and
@@ -17,7 +20,7 @@ Three data sets, every tool on the same files in the same run:
 the same interpreter.
 
     python bench/scan_accuracy.py [--before REV] [--after REV] [--clean-mb 20] [--no-baselines]
-                                  [--only dev|own|clean|c|d ...] [--list c|d ...]
+                                  [--only dev|own|blind|clean|c|d|e ...] [--list c|d ...]
     python bench/scan_accuracy.py --only d --before 8fd25db       # D: before vs this tree
 """
 
@@ -39,6 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 import corpora  # noqa: E402
+import secrets_blind  # noqa: E402
 import secrets_corpus  # noqa: E402
 from secrets_eval import DEFAULT_SET, score, write_cases  # noqa: E402
 
@@ -266,7 +270,9 @@ def main() -> int:
     ap.add_argument("--after", help="br-tui 'after' (a git revision; default: this tree)")
     ap.add_argument("--no-after", action="store_true", help="run br-tui 'before' only")
     ap.add_argument("--cache-root", type=Path, default=corpora.CACHE, help="corpus-<x> caches")
-    ap.add_argument("--only", choices=["dev", "own", "clean", *corpora.CORPORA], action="append")
+    ap.add_argument(
+        "--only", choices=["dev", "own", "blind", "clean", *corpora.CORPORA], action="append"
+    )
     ap.add_argument(
         "--list",
         choices=sorted(corpora.CORPORA),
@@ -289,11 +295,12 @@ def main() -> int:
         sets = {
             "dev": [json.loads(x) for x in DEFAULT_SET.read_text().splitlines() if x],
             "own": secrets_corpus.cases(),
+            "blind": secrets_blind.generate(),
         }
         print("recall and FPR with 95 % Wilson intervals; 'generic' = every provider rule off")
         print(f"{'set':4} {'tool':23} {'recall':>6} {'interval':16} {'FPR':>6} {'interval':16}"
               "  tp/fn/fp/tn")  # fmt: skip
-        only = set(args.only or ["dev", "own", "clean", *corpora.CORPORA])
+        only = set(args.only or ["dev", "own", "blind", "clean", *corpora.CORPORA])
         for corpus in corpora.CORPORA.values():
             if corpus.name in only:
                 corpus_report(corpus, args, codes, tmp)
