@@ -294,3 +294,11 @@ def test_values_behind_types_attributes_and_webhooks_are_found(name: str, line: 
 )
 def test_record_keys_labels_ids_and_constants_stay_quiet(name: str, line: str) -> None:
     assert scan_text(line + "\n", name, CFG) == []
+
+
+def test_a_named_hex_in_code_or_beside_a_digest_name_stays_quiet() -> None:
+    key = _r(random.Random(11), "0123456789abcdef", 32)
+    assert scan_text(f"iv = '{key}'\n", "test_cipher.py", CFG) == []  # a test vector in code
+    sbom = f'{{"alg": "SHA-256",\n "content": "{key}{key}"}}\n'
+    assert scan_text(sbom, "bom.cyclonedx.json", CFG) == []
+    assert [f.line for f in scan_text(f'quasarly: "{key}"\n', "config.yaml", CFG)] == [1]

@@ -401,15 +401,20 @@ class TokenRuns:
         return out
 
 
-def find_context_free(text: str, runs: TokenRuns | None = None) -> Iterator[tuple[int, int, str]]:
-    """Yield generated-looking values that are assigned or quoted, whatever the name."""
+def find_context_free(
+    text: str, runs: TokenRuns | None = None, *, code: bool = False
+) -> Iterator[tuple[int, int, str]]:
+    """Yield generated-looking values that are assigned or quoted, whatever the name.
+
+    `code`: the text is a program's source, where a hex string under a plain name is a test
+    vector, a cache key or a digest far more often than a service's key (masking passes False)."""
     runs = runs or TokenRuns(text)
     size = len(text)
     for lo, hi in runs.digit_runs():
         # the value sits in [lo, hi); what marks it as assigned or quoted is at most 8 chars before
         found = False
         for m in _CANDIDATE.finditer(text, max(0, lo - 8), min(size, hi + 1)):
-            for hit in _context_free_hit(text, m):
+            for hit in _context_free_hit(text, m, code):
                 found = True
                 yield hit
         if not found:
@@ -481,6 +486,7 @@ _KEY_HEX = re.compile(r"(?:[0-9a-f]{8}){4,5}|[0-9a-f]{64}|(?:[0-9A-F]{8}){4,5}|[
 # The 0.1 % quantile of the character entropy of uniformly random hex keys of each width (20,000
 # simulated per width): a key below it is a pattern (`deadbeef...`, `0123...`), not a draw.
 _HEX_FLOOR = {32: 3.1, 40: 3.3, 64: 3.55}
+_DIGEST_NEARBY = re.compile(r"(?i)sha-?\d|md5|blake|digest|checksum|hash|\balg\b")
 _NAME_BEFORE = re.compile(r"""[A-Za-z_][\w.\-]{1,60}["'`]?[ \t]{0,3}$""")
 
 
@@ -491,12 +497,16 @@ def _named_key_hex(text: str, m: re.Match[str], value: str) -> bool:
     line_start = text.rfind("\n", 0, m.start()) + 1
     if _NAME_BEFORE.search(text, max(line_start, m.start() - 64), m.start()) is None:
         return False
+    if _DIGEST_NEARBY.search(text, max(0, m.start() - 160), m.start()):
+        return False  # `"alg": "SHA-256", "content": "<hex>"` (an SBOM): a digest's record
     return shannon(value) >= _HEX_FLOOR[len(value)] and looks_random(value, 32)
 
 
-def _context_free_hit(text: str, m: re.Match[str]) -> Iterator[tuple[int, int, str]]:
+def _context_free_hit(text: str, m: re.Match[str], code: bool) -> Iterator[tuple[int, int, str]]:
     value = m.group("val").rstrip(_TRAIL + "-")
-    if len(value) < 16 or not (_strictly_random(value) or _named_key_hex(text, m, value)):
+    if len(value) < 16:
+        return
+    if not (_strictly_random(value) or (not code and _named_key_hex(text, m, value))):
         return
     start = m.start("val")
     end = start + len(value)

@@ -232,9 +232,10 @@ def scan_secrets(
     `lowered`: `lowered(text)` when the caller has it already."""
     lowered = lowered if lowered is not None else _lowered(text)
     runs = TokenRuns(text)
-    hits = _rule_hits(text, lowered, ruleset, runs, code=path.endswith(_CODE_SUFFIXES))
+    code = path.endswith(_CODE_SUFFIXES)
+    hits = _rule_hits(text, lowered, ruleset, runs, code=code)
     if ruleset.generic_enabled:
-        for start, end, value in find_context_free(text, runs):
+        for start, end, value in find_context_free(text, runs, code=code):
             if not _documented(_CONTEXT_FREE, text, start):
                 hits.append((start, end, value, _CONTEXT_FREE))
     return _to_findings(text, path, hits)
