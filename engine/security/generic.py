@@ -479,10 +479,10 @@ def _vendor_prefixed(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, st
     yield lo, lo + len(value), value
 
 
-# A key of a digest's length (128, 160 or 256 bits in hex) is, without a name, a digest. Under a
-# name of its own (`cloudsmith: "6fd0..."`, `"app_id": "763c..."`) it is what many services issue
-# as an API key; the names a digest goes by are excluded where every value is (`_NOT_SECRET_NAMES`).
-_KEY_HEX = re.compile(r"(?:[0-9a-f]{8}){4,5}|[0-9a-f]{64}|(?:[0-9A-F]{8}){4,5}|[0-9A-F]{64}")
+# A key of a digest's length (128, 160 or 256 bits in hex: the `_HASHISH` shapes that
+# `_strictly_random` turns away) is, without a name, a digest. Under a name of its own
+# (`cloudsmith: "6fd0..."`, `"app_id": "763c..."`) it is what many services issue as an API key;
+# the names a digest goes by are excluded where every value is (`_NOT_SECRET_NAMES`).
 # The 0.1 % quantile of the character entropy of uniformly random hex keys of each width (20,000
 # simulated per width): a key below it is a pattern (`deadbeef...`, `0123...`), not a draw.
 _HEX_FLOOR = {32: 3.1, 40: 3.3, 64: 3.55}
@@ -492,7 +492,9 @@ _NAME_BEFORE = re.compile(r"""[A-Za-z_][\w.\-]{1,60}["'`]?[ \t]{0,3}$""")
 
 def _named_key_hex(text: str, m: re.Match[str], value: str) -> bool:
     """`value` is a random hex key that a name is given (`name: "hex"`, `NAME=hex`)."""
-    if m.group()[0] not in "=:" or _KEY_HEX.fullmatch(value) is None or value.isdigit():
+    if m.group()[0] not in "=:" or len(value) not in _HEX_FLOOR or value.isdigit():
+        return False
+    if _HASHISH.fullmatch(value) is None:
         return False
     line_start = text.rfind("\n", 0, m.start()) + 1
     if _NAME_BEFORE.search(text, max(line_start, m.start() - 64), m.start()) is None:
