@@ -70,12 +70,13 @@ def cleanup_worktrees(
         removed.append({**item, "reason": why if merged else f"forced ({why})"})
         if dry_run:
             continue
-        if path.exists():
-            git.run(repo, "worktree", "remove", "--force", str(path), check=False)
+        with git.worktree_admin(repo):
             if path.exists():
-                shutil.rmtree(path)
-        if git.rev(repo, f"refs/heads/{row['branch']}") is not None:
-            git.run(repo, "branch", "-q", "-D", row["branch"])
+                git.run(repo, "worktree", "remove", "--force", str(path), check=False)
+                if path.exists():
+                    shutil.rmtree(path)
+            if git.rev(repo, f"refs/heads/{row['branch']}") is not None:
+                git.run(repo, "branch", "-q", "-D", row["branch"])
         ops.append(
             records.update_stream_op(row["session_id"], row["id"], state=StreamState.REMOVED)
         )
@@ -101,7 +102,9 @@ def _sweep(repo: Path, live: set[str], dry_run: bool, removed: list[dict[str, An
                      "worktree": str(integration), "reason": "integration worktree"}
                 )  # fmt: skip
                 if not dry_run:
-                    git.run(repo, "worktree", "remove", "--force", str(integration), check=False)
+                    with git.worktree_admin(repo):
+                        git.run(repo, "worktree", "remove", "--force", str(integration),
+                                check=False)  # fmt: skip
                     if integration.exists():
                         shutil.rmtree(integration)
             if not dry_run:
@@ -113,4 +116,5 @@ def _sweep(repo: Path, live: set[str], dry_run: bool, removed: list[dict[str, An
                 except OSError:
                     pass
     if not dry_run:
-        git.run(repo, "worktree", "prune", check=False)
+        with git.worktree_admin(repo):
+            git.run(repo, "worktree", "prune", check=False)

@@ -7,9 +7,13 @@ Commits br-tui makes use the repository's configured identity, or "br-tui" when 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 _FALLBACK_IDENTITY = {
@@ -137,9 +141,48 @@ def dirty_paths(worktree: str | Path) -> list[str]:
     return paths
 
 
+WORKTREE_LOCK = "br-tui-worktrees.lock"
+_held = threading.local()
+
+
+@lru_cache(maxsize=64)
+def _common_dir(cwd: str) -> Path:
+    return Path(out(cwd, "rev-parse", "--path-format=absolute", "--git-common-dir"))
+
+
+@contextmanager
+def worktree_admin(cwd: str | Path) -> Iterator[None]:
+    """Hold the repository's worktree lock: `git worktree add` is not safe beside another
+    command that walks `.git/worktrees/` (it writes a worktree's `commondir` after creating it,
+    and a reader in between dies on the empty file). Every br-tui command that adds, removes,
+    prunes or lists worktrees, or deletes a branch (which walks them too), runs inside this.
+
+    An flock on a file in the common git dir: one per repository, shared by every worktree,
+    thread and br-tui process, and released by the kernel when its holder dies. Re-entrant
+    within a thread, so a helper that lists worktrees can be called while holding it.
+    """
+    key = str(_common_dir(str(cwd)))
+    held: set[str] = _held.__dict__.setdefault("keys", set())
+    if key in held:
+        yield
+        return
+    fd = os.open(Path(key) / WORKTREE_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        held.add(key)
+        try:
+            yield
+        finally:
+            held.discard(key)
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
 def worktrees(cwd: str | Path) -> list[dict[str, str]]:
     """`git worktree list --porcelain` as dicts (worktree, HEAD, branch, detached, prunable)."""
-    text = run(cwd, "worktree", "list", "--porcelain", "-z").stdout.decode("utf-8", "replace")
+    with worktree_admin(cwd):
+        proc = run(cwd, "worktree", "list", "--porcelain", "-z")
+    text = proc.stdout.decode("utf-8", "replace")
     entries: list[dict[str, str]] = []
     current: dict[str, str] = {}
     for field in text.split("\0"):

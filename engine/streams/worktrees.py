@@ -39,9 +39,16 @@ def worktrees_root(repo: str | Path) -> Path:
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     ignore = root / ".gitignore"
     if not ignore.exists():
-        fd = os.open(ignore, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write("# br-tui's stream worktrees: never part of the repository\n*\n")
+        # written whole under a private name, then renamed into place: never seen half-written,
+        # and streams starting at once each put the same text there
+        fd, tmp = tempfile.mkstemp(dir=root, prefix=".gitignore.")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write("# br-tui's stream worktrees: never part of the repository\n*\n")
+            os.replace(tmp, ignore)
+        except BaseException:
+            os.unlink(tmp)
+            raise
     return root
 
 
@@ -118,19 +125,20 @@ def ensure_worktree(row: dict[str, Any]) -> Prepared:
 
     repo, path, branch = Path(row["repo"]), Path(row["worktree"]), row["branch"]
     spec = StreamSpec.from_json(json.loads(row["spec"] or "{}") | {"id": row["id"]})
-    registered = {Path(w.get("worktree", "")) for w in git.worktrees(repo)}
     created = False
-    if path in registered and path.exists():
-        pass  # resume: same worktree, same branch, whatever the user's checkout is doing
-    else:
-        session_dir(repo, row["session_id"])
-        if path in registered:  # registered but its directory is gone: forget it first
-            git.run(repo, "worktree", "prune")
-        if git.rev(repo, f"refs/heads/{branch}") is not None:
-            git.run(repo, "worktree", "add", "-q", str(path), branch)  # keep its commits
+    with git.worktree_admin(repo):
+        registered = {Path(w.get("worktree", "")) for w in git.worktrees(repo)}
+        if path in registered and path.exists():
+            pass  # resume: same worktree, same branch, whatever the user's checkout is doing
         else:
-            git.run(repo, "worktree", "add", "-q", "-b", branch, str(path), row["base"])
-        created = True
+            session_dir(repo, row["session_id"])
+            if path in registered:  # registered but its directory is gone: forget it first
+                git.run(repo, "worktree", "prune")
+            if git.rev(repo, f"refs/heads/{branch}") is not None:
+                git.run(repo, "worktree", "add", "-q", str(path), branch)  # keep its commits
+            else:
+                git.run(repo, "worktree", "add", "-q", "-b", branch, str(path), row["base"])
+            created = True
     copied = copy_includes(repo, path, spec.include) if created else []
     setup_ran = False
     if spec.setup and not row.get("setup_done"):
@@ -218,17 +226,18 @@ def integration_worktree(repo: Path, session_id: str, commit: str) -> Path:
     """The session's integration worktree, detached at `commit` and clean: where checkpoints
     merge and gates run, never in anyone's checkout."""
     path = session_dir(repo, session_id) / INTEGRATION
-    registered = {Path(w.get("worktree", "")) for w in git.worktrees(repo)}
-    if path in registered and path.exists():
-        for abort in (("merge", "--abort"), ("rebase", "--abort"), ("cherry-pick", "--abort")):
-            git.run(path, *abort, check=False)
-        git.run(path, "checkout", "-q", "--detach", "-f", commit)
-        git.run(path, "reset", "-q", "--hard", commit)
-        git.run(path, "clean", "-q", "-fdx")
-    else:
-        if path in registered:
-            git.run(repo, "worktree", "prune")
-        if path.exists():
-            shutil.rmtree(path)
-        git.run(repo, "worktree", "add", "-q", "--detach", str(path), commit)
+    with git.worktree_admin(repo):
+        registered = {Path(w.get("worktree", "")) for w in git.worktrees(repo)}
+        if path not in registered or not path.exists():
+            if path in registered:
+                git.run(repo, "worktree", "prune")
+            if path.exists():
+                shutil.rmtree(path)
+            git.run(repo, "worktree", "add", "-q", "--detach", str(path), commit)
+            return path
+    for abort in (("merge", "--abort"), ("rebase", "--abort"), ("cherry-pick", "--abort")):
+        git.run(path, *abort, check=False)
+    git.run(path, "checkout", "-q", "--detach", "-f", commit)
+    git.run(path, "reset", "-q", "--hard", commit)
+    git.run(path, "clean", "-q", "-fdx")
     return path
