@@ -302,3 +302,26 @@ def test_a_named_hex_in_code_or_beside_a_digest_name_stays_quiet() -> None:
     sbom = f'{{"alg": "SHA-256",\n "content": "{key}{key}"}}\n'
     assert scan_text(sbom, "bom.cyclonedx.json", CFG) == []
     assert [f.line for f in scan_text(f'quasarly: "{key}"\n', "config.yaml", CFG)] == [1]
+
+
+@pytest.mark.parametrize(
+    "name, line",
+    [
+        ("c.json", '{"credential_type": "x509_cert", "name": "node-7"}'),
+        ("a.yaml", "secret_name: db-creds-v2beta1"),  # k8s: the Secret object's name
+        ("a.py", 'password_hint = "starts with the team name, 14 chars"'),
+        ("a.ts", "const tokenEndpoint = 'oauth2/v2.0/tok3n';"),
+        ("s.py", 'REQUEST_CONTEXT_KEY: Final = "aiohttp_jinja2_context"'),  # a name with `http`
+    ],
+)
+def test_names_that_describe_a_credential_and_names_with_http_stay_quiet(
+    name: str, line: str
+) -> None:
+    assert scan_text(line + "\n", name, CFG) == []
+
+
+@pytest.mark.parametrize("name", ["secret_username", "api_key_base", "tokenValue", "password"])
+def test_a_secret_name_ending_in_another_word_still_holds_a_secret(name: str) -> None:
+    value = _r(random.Random(name), string.ascii_letters + string.digits, 30)
+    text = f'{name} = "{value}"\n'
+    assert [f.line for f in scan_text(text, "settings.py", _generic_only())] == [1], text

@@ -69,6 +69,9 @@ def find_keyword_values(
             continue
         if _PASSWORD_NAME.match(lowered, hit_start):
             whole = _QUOTED_PASSWORD.match(text, hit_end)
+            if whole is not None and _DESCRIBES.fullmatch(whole.group("rest")):
+                last_end = whole.end()
+                continue  # `password_hint = "..."`
             if whole is not None:  # `password: "N{w44mqa'2si(zY8"`: the whole quoted string
                 value = whole.group("val")
                 last_end = whole.end()
@@ -81,6 +84,8 @@ def find_keyword_values(
         if m is None:
             continue
         sep = m.group("sep")
+        if _DESCRIBES.fullmatch(text, hit_end, m.start("sep")):
+            continue  # `credential_type: x509_cert`: the value says what the credential is
         if _CLOSES_TAG.search(sep) and not _names_element(text, hit_start):
             continue  # `<label for="api_key">CosmosDB API key</label>`: a label's text
         quoted = sep.rstrip(" \t")[-1:] in _QUOTES
@@ -144,7 +149,7 @@ _NUMERIC_KWARG = re.compile(r"[A-Za-z_]\w*=-?[\d.]+")
 # same line: a typed password may hold any character (`{`, `(`, a quote of the other kind).
 _PASSWORD_NAME = re.compile(r"passw|pwd|passphrase")
 _QUOTED_PASSWORD = re.compile(
-    r"""[\w.\-]{0,40}?["']?[ \t]{0,3}(?::=|=>|[:=])[ \t]{0,3}(?P<q>["'])"""
+    r"""(?P<rest>[\w.\-]{0,40}?)["']?[ \t]{0,3}(?::=|=>|[:=])[ \t]{0,3}(?P<q>["'])"""
     r"""(?P<val>(?:[^\n"'\\]|\\.|(?!(?P=q))["'])*)(?P=q)[ \t]*[,;})\]]?[ \t]*(?:#.*)?$""",
     re.MULTILINE,
 )
@@ -156,6 +161,17 @@ _QUOTED_PASSWORD = re.compile(
 _ID_KEY_NAME = re.compile(
     r"(?:idempotency|primary|foreign|partition|sort|cache|routing|dedup\w*|lookup|row|unique"
     r"|composite|surrogate|natural)[_\-. ]?key"
+)
+# A secret's name with a last word that says what the value describes, not what it is:
+# `credential_type: x509_cert`, `tokenEndpoint`, `secret_name: db-creds`, `password_min_length`.
+_ABOUT_WORDS = (
+    "type|kind|name|names|format|mode|method|scheme|style|label|field|header|param|prefix|suffix"
+    "|length|len|size|count|min|max|pattern|regex|policy|ttl|lifetime|expiry|expiration|timeout"
+    "|endpoint|uri|file|filename|dir|location|env|var|source|provider|backend|store|ref|arn"
+    "|hint|prompt|placeholder|description|title|message|error|enabled|required|version"
+)
+_DESCRIBES = re.compile(
+    rf"(?:[\w.\-]*[_\-.])?(?i:{_ABOUT_WORDS})|[\w.\-]*[a-z0-9](?:{_ABOUT_WORDS.title()})"
 )
 _TAG_NAME = re.compile(r"<[\w:.\-]*$")
 _CLOSES_TAG = re.compile(r"(?<![=\-])>")  # `>`, not the `=>` or `->` of an assignment
@@ -573,6 +589,8 @@ def _pem_before(text: str, at: int) -> bool:
 # and short numbers; a generated value has consonant clusters, long or many digit runs.
 _PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+|[^A-Za-z0-9]+")
 _CONSONANTS4 = re.compile(r"[b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ]{4}")
+# clusters of everyday words in names: `aiohttp`, `xhtml`, `lengths`, `strengths`
+_WORD_CLUSTERS = re.compile(r"https?|x?html|ngths?")
 
 
 def looks_like_name(value: str) -> bool:
@@ -592,7 +610,10 @@ def looks_like_name(value: str) -> bool:
                     return False  # acronyms are short
             elif len(part) >= 3:
                 low = part.lower()
-                if not any(c in "aeiou" for c in low) or _CONSONANTS4.search(low) or len(part) > 14:
+                clusters = _CONSONANTS4.search(low) and _CONSONANTS4.search(
+                    _WORD_CLUSTERS.sub("a", low)
+                )
+                if not any(c in "aeiou" for c in low) or clusters or len(part) > 14:
                     return False
                 words += 1
             elif len(part) == 2 or part.islower():
