@@ -325,3 +325,39 @@ def test_a_secret_name_ending_in_another_word_still_holds_a_secret(name: str) ->
     value = _r(random.Random(name), string.ascii_letters + string.digits, 30)
     text = f'{name} = "{value}"\n'
     assert [f.line for f in scan_text(text, "settings.py", _generic_only())] == [1], text
+
+
+@pytest.mark.parametrize(
+    "name, line, alphabet",
+    [
+        # a label in notes; hex and UUIDs are keys only under a secret's name
+        ("NOTES.md", "Quasarly API token for staging: {v}", "0123456789abcdef"),
+        ("notes.txt", "zentrio key in prod = {v}", "uuid"),
+        # a short prefix and a dot, then the key: not an attribute path
+        ("config.toml", 'environment_key = "ser.{v}"', string.ascii_letters + "27"),
+    ],
+)
+def test_keys_under_labels_and_behind_a_dotted_prefix_are_found(
+    name: str, line: str, alphabet: str
+) -> None:
+    rng = random.Random(line)
+    if alphabet == "uuid":
+        h = _r(rng, "0123456789abcdef", 32)
+        value = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
+    else:
+        value = _r(rng, alphabet, 22)
+    text = line.format(v=value) + "\n"
+    assert [f.line for f in scan_text(text, name, _generic_only())] == [1], text
+    assert value not in redact(text)
+
+
+@pytest.mark.parametrize(
+    "name, line",
+    [
+        ("NOTES.md", "The API token for staging: see the vault entry ops/staging/api"),
+        ("app.py", "secret_key = settings.SECRET_KEY_FOR_SIGNING"),  # an attribute, not a key
+        ("app.ts", "const token = this.authService.currentAccessToken;"),
+    ],
+)
+def test_labels_without_a_key_and_attribute_paths_stay_quiet(name: str, line: str) -> None:
+    assert scan_text(line + "\n", name, CFG) == []

@@ -218,8 +218,10 @@ def looks_random(value: str, min_len: int = 8, *, allow_uuid: bool = True) -> bo
     code_ref = (
         _CODE_REF.fullmatch(value)
         and sum(c.isdigit() for c in value) <= 3
-        and max(len(part) for part in _MEMBER_SEP.split(value)) <= 24  # `dp.pt.<43 random>`
-    )
+        # `dp.pt.<43 random>`, `ser.<22 random>`: a prefix and a key, not an attribute's name
+        and not any(len(part) > 24 or (len(part) >= 16 and looks_random(part, 16))
+                    for part in _MEMBER_SEP.split(value))
+    )  # fmt: skip
     if code_ref or _WORDS.fullmatch(value):
         return False
     if _CAMEL_DIGITS.fullmatch(value) and len(_WORD4.findall(value)) >= 2:

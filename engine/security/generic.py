@@ -26,6 +26,8 @@ from engine.security.words import (
 # After the keyword: the rest of the identifier, a separator zone, an opening quote or bracket.
 _TAIL = re.compile(
     r"""[\w.\-]{0,40}?"""
+    # a label in notes: `API token for staging: ...`, `key in prod = ...`
+    r"""(?:[ \t]+(?:for|in|on|of)[ \t]+[\w.\-]{1,24}(?:[ \t][\w.\-]{1,24})?(?=[ \t]{0,3}[:=]))?"""
     r"""(?P<sep>\\?["'`]?[ \t]{0,3}(?:[\])>][ \t]{0,3})?"""
     # a declared type between the name and `=` (`TOKEN: &str =`, `token: string =`, Go's
     # `var token string =`), or .NET's `<add key="ApiToken" value="..." />`
