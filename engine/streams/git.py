@@ -161,7 +161,7 @@ def worktree_admin(cwd: str | Path) -> Iterator[None]:
     thread and br-tui process, and released by the kernel when its holder dies. Re-entrant
     within a thread, so a helper that lists worktrees can be called while holding it.
     """
-    key = str(_common_dir(str(cwd)))
+    key = str(_common_dir(str(Path(cwd).resolve())))
     held: set[str] = _held.__dict__.setdefault("keys", set())
     if key in held:
         yield
