@@ -361,3 +361,12 @@ def test_keys_under_labels_and_behind_a_dotted_prefix_are_found(
 )
 def test_labels_without_a_key_and_attribute_paths_stay_quiet(name: str, line: str) -> None:
     assert scan_text(line + "\n", name, CFG) == []
+
+
+def test_a_line_of_a_name_and_a_key_is_found_outside_code_only() -> None:
+    value = _r(random.Random(3), string.ascii_letters + string.digits, 32)
+    assert [f.line for f in scan_text(f"quasarly {value}\n", "notes.txt", _generic_only())] == [1]
+    assert value not in redact(f"quasarly {value}\n")
+    assert scan_text(f"    quasarly {value}\n", "notes.py", CFG) == []  # code: a statement
+    assert scan_text(f"checksum {value}\n", "notes.txt", CFG) == []  # a digest's name
+    assert scan_text(f"see quasarly {value}\n", "notes.txt", CFG) == []  # prose, not a pair

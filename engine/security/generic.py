@@ -435,12 +435,39 @@ def find_context_free(
             for hit in _context_free_hit(text, m, code):
                 found = True
                 yield hit
+        if not found and not code:
+            pair = _terse_pair(text, lo, hi)
+            if pair is not None:
+                found = True
+                yield pair
         if not found:
             signed = _SIGNED_ID.fullmatch(text, lo, hi)
             if signed is not None and snowflake_token(signed.group()):
                 yield lo, hi, signed.group()
             else:
                 yield from _vendor_prefixed(text, lo, hi)
+
+
+# A line that is a name and a value and nothing else (`healthchecks 2rhFf0YNFgOn91Mg...`): how
+# notes, `.netrc`-style files and key lists write a credential down. Outside program sources
+# only, and the value must convince on its own (`_strictly_random`), as with no name at all.
+_TERSE_PAIR = re.compile(
+    r"[ \t]*[A-Za-z][A-Za-z\-_]{1,30}[ \t]+(?P<val>[A-Za-z0-9+/=_\-.~]{16,200})[ \t]*"
+)
+
+
+def _terse_pair(text: str, lo: int, hi: int) -> tuple[int, int, str] | None:
+    line_start = text.rfind("\n", 0, lo) + 1
+    line_end = text.find("\n", hi)
+    line_end = len(text) if line_end < 0 else line_end
+    m = _TERSE_PAIR.fullmatch(text, line_start, line_end)
+    if m is None or m.start("val") != lo:
+        return None
+    value = m.group("val").rstrip(_TRAIL + "-")
+    name = text[line_start : m.start("val")].lower()
+    if any(word in name for word in _NOT_SECRET_NAMES) or not _strictly_random(value):
+        return None
+    return lo, lo + len(value), value
 
 
 # Discord's documented bot-token form: base64 of the bot's numeric (snowflake) id, `.`, a
