@@ -321,6 +321,21 @@ PROVIDERS: tuple[Provider, ...] = (
     K("pinecone", "Pinecone", ("pcsk_{an:6}_{an:63}", "{uuid}"), doc="shape: pcsk_ keys"),
     P("langfuse", "Langfuse", "pk-lf-{uuid}", "sk-lf-{uuid}", "public key", "secret key"),
     K("openrouter", "OpenRouter", "sk-or-v1-{hex:64}"),
+    K(
+        "huggingface",
+        "Hugging Face",
+        "hf_{an:34}",
+        noun="token",
+        doc="doc: huggingface.co/docs/hub/security-tokens (user access tokens hf_)",
+    ),
+    K(
+        "postman",
+        "Postman",
+        "PMAK-{hex:24}-{hex:34}",
+        noun="api key",
+        host="api.getpostman.com",
+        doc="doc: learning.postman.com API keys (sent as X-Api-Key); PMAK- shape from key pages",
+    ),
     K("voyageai", "Voyage AI", "pa-{b64u:43}"),
     K("jinaai", "Jina AI", "jina_{an:60}"),
     K("cerebras", "Cerebras", "csk-{lan:48}"),
@@ -503,14 +518,14 @@ PROVIDERS: tuple[Provider, ...] = (
         "New Relic",
         ("NRAK-{uan:27}", "{hex:36}NRAL"),
         noun="api key",
-        doc="doc: New Relic key types (NRAK- user keys, license keys ending NRAL)",
+        doc="doc: New Relic API keys page; user keys start NRAK-; license keys end NRAL",
     ),
     K(
         "grafana",
         "Grafana",
         "glsa_{an:32}_{hex:8}",
         noun="service account token",
-        doc="doc: Grafana service account tokens glsa_",
+        doc="doc: grafana.com service-account token guide (glsa_...)",
     ),
     K("honeycomb", "Honeycomb", "{an:22}"),
     K(
@@ -760,7 +775,7 @@ PROVIDERS: tuple[Provider, ...] = (
     K("keycloak", "Keycloak", "{an:32}", noun="client secret"),
     K("jumpcloud", "JumpCloud", "{hex:40}"),
     # --- productivity and SaaS ---
-    K("linear", "Linear", "lin_api_{an:40}", doc="shape: Linear personal API keys lin_api_"),
+    K("linear", "Linear", "lin_api_{an:40}", doc="shape: Linear personal API keys (lin_api_)"),
     K("clickup", "ClickUp", "pk_{dig:8}_{uan:32}", noun="api token"),
     J("mondaycom", "monday.com", noun="api token"),
     K("todoist", "Todoist", "{hex:40}", noun="api token"),
@@ -1708,6 +1723,20 @@ CONTEXT_WEIGHTS.update(
     }
 )
 PAIR_EXCLUDED = {"nginx"}
+VERBATIM_CONTEXTS = {
+    "shell",
+    "powershell",
+    "dockerfile",
+    "compose",
+    "systemd",
+    "markdown",
+    "notes",
+    "log",
+    "curl",
+    "http",
+    "nginx",
+    "go-test",
+}
 
 
 def pick_context(rng: random.Random, n_slots: int, allow_header: bool = True) -> str:
@@ -2068,7 +2097,7 @@ def neg_notes_example(rng: random.Random, p: Provider, slot: Slot) -> tuple[str,
 
 
 def make_negative(rng: random.Random, kind: str, p: Provider) -> tuple[str, str, str]:
-    base_words = _noun_words(p.noun if p.kind in {"key", "pair", "jwt", "pem"} else "api key")
+    base_words = _noun_words(p.noun)
     if p.kind == "pem" and kind in {"placeholder", "low-entropy"} and rng.random() < 0.7:
         label = rng.choice(["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"])
         body = (
@@ -2126,6 +2155,8 @@ def make_negative(rng: random.Random, kind: str, p: Provider) -> tuple[str, str,
         other = neg_value(rng, kind, p, _noun_words(p.id_noun))
         slots = [other, slot]
     ctx = pick_context(rng, len(slots), allow_header=not slot.raw)
+    if slot.raw and ctx in VERBATIM_CONTEXTS:  # these write values as-is: empty, not "null"
+        slot.value, slot.raw = "", False
     fn, text = render(ctx, Ctx(rng, p, slots))
     return fn, text, ctx
 
