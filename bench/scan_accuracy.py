@@ -8,6 +8,9 @@ The data sets, every tool on the same files in the same run:
 - the blind snippet set (`bench/secrets_blind.py`: 700 positives over 315 providers outside the
   dev set, 400 negatives of the dev set's kinds, written by a helper who never saw the rules);
   blind for its first run only, since its misses were read after it;
+- a second blind set (`bench/secrets_blind2.py`: 600 positives over 403 providers outside the
+  dev set, 300 negatives, 44 contexts, by another helper who saw neither the rules nor the first
+  blind set); first run at 98a39f9 and 90443c8, before any of its cases were read;
 - clean code (CPython's standard library without its tests, and this venv's site-packages), where
   every finding is a false alarm: findings per MB, halves A (looked at) and B (held out once);
 - held-out corpora C and D (`bench/corpora.py`: sixteen pinned wheels each, in neither half, and
@@ -20,7 +23,7 @@ The data sets, every tool on the same files in the same run:
 the same interpreter.
 
     python bench/scan_accuracy.py [--before REV] [--after REV] [--clean-mb 20] [--no-baselines]
-                                  [--only dev|own|blind|clean|c|d|e ...] [--list c|d ...]
+                                  [--only dev|own|blind|blind2|clean|c|d|e ...] [--list c|d ...]
     python bench/scan_accuracy.py --only d --before 8fd25db       # D: before vs this tree
 """
 
@@ -43,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 import corpora  # noqa: E402
 import secrets_blind  # noqa: E402
+import secrets_blind2  # noqa: E402
 import secrets_corpus  # noqa: E402
 from secrets_eval import DEFAULT_SET, score, write_cases  # noqa: E402
 
@@ -271,7 +275,9 @@ def main() -> int:
     ap.add_argument("--no-after", action="store_true", help="run br-tui 'before' only")
     ap.add_argument("--cache-root", type=Path, default=corpora.CACHE, help="corpus-<x> caches")
     ap.add_argument(
-        "--only", choices=["dev", "own", "blind", "clean", *corpora.CORPORA], action="append"
+        "--only",
+        choices=["dev", "own", "blind", "blind2", "clean", *corpora.CORPORA],
+        action="append",
     )
     ap.add_argument(
         "--list",
@@ -296,11 +302,12 @@ def main() -> int:
             "dev": [json.loads(x) for x in DEFAULT_SET.read_text().splitlines() if x],
             "own": secrets_corpus.cases(),
             "blind": secrets_blind.generate(),
+            "blind2": secrets_blind2.generate(),
         }
         print("recall and FPR with 95 % Wilson intervals; 'generic' = every provider rule off")
         print(f"{'set':4} {'tool':23} {'recall':>6} {'interval':16} {'FPR':>6} {'interval':16}"
               "  tp/fn/fp/tn")  # fmt: skip
-        only = set(args.only or ["dev", "own", "blind", "clean", *corpora.CORPORA])
+        only = set(args.only or ["dev", "own", "blind", "blind2", "clean", *corpora.CORPORA])
         for corpus in corpora.CORPORA.values():
             if corpus.name in only:
                 corpus_report(corpus, args, codes, tmp)

@@ -370,3 +370,11 @@ def test_a_line_of_a_name_and_a_key_is_found_outside_code_only() -> None:
     assert scan_text(f"    quasarly {value}\n", "notes.py", CFG) == []  # code: a statement
     assert scan_text(f"checksum {value}\n", "notes.txt", CFG) == []  # a digest's name
     assert scan_text(f"see quasarly {value}\n", "notes.txt", CFG) == []  # prose, not a pair
+
+
+def test_a_wheels_record_lists_digests_not_keys() -> None:
+    rng = random.Random(5)
+    alnum = string.ascii_letters + string.digits
+    digest = f"{_r(rng, alnum, 30)}_{_r(rng, alnum, 12)}"  # urlsafe base64 of a sha256
+    assert scan_text(f"pkg-1.0.dist-info/WHEEL,sha256={digest},92\n", "RECORD", CFG) == []
+    assert [f.line for f in scan_text(f"x,grant={digest},92\n", "RECORD", CFG)] == [1]

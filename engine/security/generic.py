@@ -549,13 +549,21 @@ def _named_key_hex(text: str, m: re.Match[str], value: str) -> bool:
     return shannon(value) >= _HEX_FLOOR[len(value)] and looks_random(value, 32)
 
 
+_INNER_NAME = re.compile(r"[A-Za-z][\w\-]{0,30}=(?!=)")
+
+
 def _context_free_hit(text: str, m: re.Match[str], code: bool) -> Iterator[tuple[int, int, str]]:
     value = m.group("val").rstrip(_TRAIL + "-")
+    start = m.start("val")
+    inner = _INNER_NAME.match(value)
+    if inner is not None:  # `,sha256=<digest>,` (a wheel's RECORD): the value after its own name
+        start += inner.end()
+        value = value[inner.end() :]
     if len(value) < 16:
         return
-    if not (_strictly_random(value) or (not code and _named_key_hex(text, m, value))):
+    named_hex = inner is None and not code and _named_key_hex(text, m, value)
+    if not (named_hex or _strictly_random(value)):
         return
-    start = m.start("val")
     end = start + len(value)
     if text[end : end + 4].lstrip("\"'` ").startswith("+") or text[
         max(0, m.start() - 3) : m.start()
