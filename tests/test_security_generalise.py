@@ -378,3 +378,51 @@ def test_a_wheels_record_lists_digests_not_keys() -> None:
     digest = f"{_r(rng, alnum, 30)}_{_r(rng, alnum, 12)}"  # urlsafe base64 of a sha256
     assert scan_text(f"pkg-1.0.dist-info/WHEEL,sha256={digest},92\n", "RECORD", CFG) == []
     assert [f.line for f in scan_text(f"x,grant={digest},92\n", "RECORD", CFG)] == [1]
+
+
+@pytest.mark.parametrize(
+    "name, line",
+    [
+        # a keyword inside an attribute's value, then the next attribute: not `name type = value`
+        ("api.html", '<a class="mark" href="#x448-key-pairs" id="x448x25519-key-pairs">#</a>'),
+        ("help.devhelp2", '<keyword type="macro" name="IS_KEYED" link="xslt-keys.html#IS_KEYED"/>'),
+        ("http2.md", "  ':authority': 'localhost:8443',"),  # a host and port
+        ("saml.xml", '<Statement AuthenticationInstant="2019-07-03T11:42:09Z" Method="x">'),
+        ("ca.pem", "    keyid:3A:91:5C:0E:77:B2:48:D1:9F:06:AA:13:C4:5E:80:2B:71:D9:E6:0C"),
+        (
+            "sig.xml",
+            "<dsig:SignatureValue>kR8vQ2mZx4Lp7Wn0Tb3Yc6Hs9Jd1Fg5Ua2Ve8Xi4Ok7Ql0Rz</dsig:SignatureValue>",
+        ),
+        ("https.md", "const pubkey256 = 'Q4mZk8Lp2Wn7Tb0Yc3Hs6Jd9Fg1Ua5Ve2Xi8Ok4Ql7R=';"),
+        (
+            "README.md",
+            "gpg --keyserver hkps://k.example --recv-keys 7C41A9E05B3D28F6C1E94A0D27B58F3E6A19C402",
+        ),
+        ("copyright", "Files: src/lib/crypto_kdf/blake2b512ref/kdf_blake2b_ref.c"),
+        ("RECORD", "pkg/core/ed448.py,sha256=qWeR-t5Yu1Io9Pa3Sd7Fg2Hj6Kl0Zx4Cv8Bn3Mq7We1Rt,5920"),
+        (
+            "perms.html",
+            '<span class="s">"sha384-Vb7Nm2Qw9Er4Ty6Ui1Op3As8Df5Gh0Jk2Lz7Xc4Vb9Nm1Qw6Er3"</span>',
+        ),
+        ("libfoo.map", "    _ZN7example12StreamBuffer9readChunkEPcm;"),
+        ("leak.supp", "   fun:_ZN2v88internal9Execution4CallEPNS0_7IsolateE"),
+    ],
+)
+def test_public_shapes_formats_define_stay_quiet(name: str, line: str) -> None:
+    assert scan_text(line + "\n", name, CFG) == []
+
+
+def test_a_private_key_after_a_public_one_on_its_line_is_found() -> None:
+    line = "DEBUG client using public_key=vkmq private_key=0b61d7e2-95c4-4f1a-8e3b-7a2c9d40f5e6\n"
+    assert [f.line for f in scan_text(line, "app.log", _generic_only())] == [1]
+
+
+def test_mangled_names_are_told_from_random_tokens_starting_with_z() -> None:
+    from engine.security.words import is_mangled_name
+
+    assert is_mangled_name("_ZNSt6vectorIiSaIiEE9push_backERKi")
+    assert is_mangled_name("_ZN4core3ptr13drop_in_place17h0123456789abcdefE")  # Rust, legacy
+    rng = random.Random(1)
+    randoms = ["_Z" + _r(rng, URLSAFE, rng.randint(20, 60)) for _ in range(2000)]
+    # 1 in 4,096 base64url tokens starts with `_Z`; of those, under a quarter pass as mangled
+    assert sum(map(is_mangled_name, randoms)) < 0.25 * len(randoms)

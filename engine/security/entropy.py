@@ -77,6 +77,17 @@ _CAMEL = re.compile(r"[a-z]+(?:[A-Z][a-z]+)*|(?:[A-Z][a-z]+)+|[A-Z]+|[a-z]+")
 _MEMBER_SEP = re.compile(r"\.|::|->")
 _VERSIONISH = re.compile(r"[\d.\-:/+_ ]+|v?\d+(?:\.\d+){1,3}(?:[\-+.][A-Za-z0-9]{1,12}){0,3}")
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+\.[\w.\-]+")
+# Shapes that formats define as public: a host and port (`localhost:8000`), an ISO 8601 date or
+# time (`2002-04-18T16:56:53Z`), colon-separated hex bytes (an X.509 key id, serial or
+# fingerprint as `openssl x509 -text` prints it).
+_PUBLIC_SHAPE = re.compile(
+    r"(?:localhost|[\w\-]+(?:\.[\w\-]+)+|\[[0-9a-fA-F:]+\]):\d{1,5}"
+    r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+\-]\d{2}:?\d{2})?)?"
+    r"|[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){7,}"
+    # a file's path with its extension (`src/crypto_pwhash/scryptsalsa208sha256/crypto_scrypt.h`):
+    # base64 has no `.`, and a JWT's base64url no `/`
+    r"|[\w.\-]*(?:/[\w.\-]+)+\.[A-Za-z][A-Za-z0-9]{0,4}"
+)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -211,7 +222,7 @@ def looks_random(value: str, min_len: int = 8, *, allow_uuid: bool = True) -> bo
         return False
     if value.isdigit():
         return n >= 20 and shannon(value) >= 3.0
-    if _VERSIONISH.fullmatch(value) or _EMAIL.fullmatch(value):
+    if _VERSIONISH.fullmatch(value) or _EMAIL.fullmatch(value) or _PUBLIC_SHAPE.fullmatch(value):
         return False
     if not allow_uuid and _UUID.fullmatch(value):
         return False

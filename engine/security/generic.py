@@ -20,6 +20,7 @@ from engine.security.words import (
     is_data_blob,
     is_encoded_text,
     is_hex_constant,
+    is_mangled_name,
     reads_as_name,
 )
 
@@ -28,11 +29,12 @@ _TAIL = re.compile(
     r"""[\w.\-]{0,40}?"""
     # a label in notes: `API token for staging: ...`, `key in prod = ...`
     r"""(?:[ \t]+(?:for|in|on|of)[ \t]+[\w.\-]{1,24}(?:[ \t][\w.\-]{1,24})?(?=[ \t]{0,3}[:=]))?"""
-    r"""(?P<sep>\\?["'`]?[ \t]{0,3}(?:[\])>][ \t]{0,3})?"""
-    # a declared type between the name and `=` (`TOKEN: &str =`, `token: string =`, Go's
-    # `var token string =`), or .NET's `<add key="ApiToken" value="..." />`
-    r"""(?:(?::[ \t]{0,3}|[ \t]+)&?(?:'static[ \t]+)?[A-Za-z_][\w.]{0,30}"""
-    r"""(?:<[\w<>, .]{0,30}>|\[\])?\??[ \t]{0,3}(?==)|[ \t]+value[ \t]*(?==))?"""
+    r"""(?P<sep>(?P<q>\\?["'`])?[ \t]{0,3}(?:[\])>][ \t]{0,3})?"""
+    # a declared type between an unquoted name and `=` (`TOKEN: &str =`, `token: string =`, Go's
+    # `var token string =`; after a quote it is the next attribute: `"-key-pairs" id="..."`), or
+    # .NET's `<add key="ApiToken" value="..." />`
+    r"""(?:(?(q)(?!)|(?::[ \t]{0,3}|[ \t]+)&?(?:'static[ \t]+)?[A-Za-z_][\w.]{0,30}"""
+    r"""(?:<[\w<>, .]{0,30}>|\[\])?\??[ \t]{0,3}(?==))|[ \t]+value[ \t]*(?==))?"""
     r"""(?:(?<=>)\s{0,12}|(?:[:=]{1,3}>?|=>|->|[ \t]-[ \t]|,|[ \t]is[ \t]|[ \t])[ \t]{0,6})"""
     r"""(?:[\[({][ \t]{0,3})?\\?["'`]?[ \t]{0,3})"""
     r"""(?P<val>[^\s"'`<>{}\[\]();,|][^\s"'`<>{}\[();,|]{7,1499})"""
@@ -97,7 +99,7 @@ def find_keyword_values(
         # value is short and turns out to be no value (`'oauth-x1', accessKey: '<uuid>'`: the
         # `auth` hit reads `accessKey:`): then the keywords in it are read on their own
         last_end = m.end() if len(value) > 64 else start
-        if _ID_KEY_NAME.search(lowered, max(0, hit_start - 24), hit_end + 2):
+        if _ID_KEY_NAME.search(lowered, _name_start(lowered, hit_start), hit_end + 6):
             continue  # `idempotency_key`, `primary_key`: a key that names a record
         if not quoted and _unquoted_reference(sep, value, code and not _in_string(text, start)):
             continue
@@ -121,6 +123,10 @@ def find_keyword_values(
         if looks_random(value, 8 if strong else 16) and not looks_like_name(value):
             if _IDENTIFIER.fullmatch(value) and reads_as_name(value):
                 continue  # `key = rfc5280.SubjectPublicKeyInfo`: a name, not a literal
+            if _HASHISH.fullmatch(value) and _DIGEST_NEARBY.search(
+                text, text.rfind("\n", 0, start) + 1, start
+            ):
+                continue  # `gpg --recv-keys <40 hex>`, `key_sha256: <64 hex>`: a digest
             last_end = m.end()
             yield start, start + len(value), value
 
@@ -157,12 +163,13 @@ _QUOTED_PASSWORD = re.compile(
 )
 
 
-# Keys that name a record, not a credential: protocol and database keys (an idempotency key is a
-# client-chosen request id, RFC draft-ietf-httpapi-idempotency-key-header; the others are the
-# relational and key-value stores' own terms).
+# Names with a secret's word that hold no credential: keys that name a record (an idempotency
+# key is a client-chosen request id, RFC draft-ietf-httpapi-idempotency-key-header; the others are
+# the relational and key-value stores' own terms), public keys (published by design), and
+# XML-DSig's `SignatureValue` / `DigestValue` (a signed document's signature and digests).
 _ID_KEY_NAME = re.compile(
     r"(?:idempotency|primary|foreign|partition|sort|cache|routing|dedup\w*|lookup|row|unique"
-    r"|composite|surrogate|natural)[_\-. ]?key"
+    r"|composite|surrogate|natural|pub|public|publishable)[_\-. ]?key|(?:signature|digest)value"
 )
 # A secret's name with a last word that says what the value describes, not what it is:
 # `credential_type: x509_cert`, `tokenEndpoint`, `secret_name: db-creds`, `password_min_length`.
@@ -175,6 +182,18 @@ _ABOUT_WORDS = (
 _DESCRIBES = re.compile(
     rf"(?:[\w.\-]*[_\-.])?(?i:{_ABOUT_WORDS})|[\w.\-]*[a-z0-9](?:{_ABOUT_WORDS.title()})"
 )
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-. ")
+
+
+def _name_start(lowered: str, at: int, reach: int = 24) -> int:
+    """Where the name holding position `at` starts (at most `reach` characters back; a space
+    may join words: `primary key`)."""
+    start = at
+    while start > max(0, at - reach) and lowered[start - 1] in _NAME_CHARS:
+        start -= 1
+    return start
+
+
 _TAG_NAME = re.compile(r"<[\w:.\-]*$")
 _CLOSES_TAG = re.compile(r"(?<![=\-])>")  # `>`, not the `=>` or `->` of an assignment
 
@@ -273,6 +292,10 @@ _NOT_SECRET_NAMES = (
     "url",
     "path",
     "href",
+    "pubkey",  # a public key is published by design
+    "public_key",
+    "publickey",
+    "public-key",
 )
 
 
@@ -310,6 +333,8 @@ def _strictly_random(value: str) -> bool:
         return False  # `5.10.81-android12-9-00001-geba40aecb3b7`: a build or kernel version
     if is_hex_constant(value) or is_alphabet(value) or is_data_blob(value):
         return False  # a digest or curve constant, a charset, an embedded image or font
+    if is_mangled_name(value):
+        return False  # `_ZN10__gnu_norm15_List_node_base4hookEPS0_`: a C++ symbol
     if _UUID_TAIL.search(value) and len(_UUID_TAIL.sub("", value)) <= 12:
         return False  # `element-6066-11e4-a52e-4f735466cecf`: a UUID with a word, an identifier
     if is_encoded_text(value):
@@ -503,8 +528,8 @@ _HEX_NAMES = {"sha_", "sha-", "md5_", "md5-", "git-", "git_", "rev-", "rev_", "h
 
 def _vendor_prefixed(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, str]]:
     m = _VENDOR.match(text, lo, hi)
-    if m is None or text[lo - 1 : lo] in ("@", "%", "$", "\\"):
-        return
+    if m is None or text[lo - 1 : lo] in ("@", "%", "$", "\\", "/"):
+        return  # a handle, an escape, a variable, a path's segment
     value = text[lo:hi].rstrip(_TRAIL + "-=")
     if "=" in value:
         return  # `ZOOM_PROJECT_ID=<uuid>`: an assignment; base64 has `=` only as padding
@@ -531,7 +556,17 @@ def _vendor_prefixed(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, st
 # The 0.1 % quantile of the character entropy of uniformly random hex keys of each width (20,000
 # simulated per width): a key below it is a pattern (`deadbeef...`, `0123...`), not a draw.
 _HEX_FLOOR = {32: 3.1, 40: 3.3, 64: 3.55}
-_DIGEST_NEARBY = re.compile(r"(?i)sha-?\d|md5|blake|digest|checksum|hash|\balg\b")
+_DIGEST_NEARBY = re.compile(
+    r"(?i)sha-?\d|md5|blake|digest|checksum|hash|\balg\b|fingerprint|gpg|pgp|keyserver|recv-keys"
+)
+
+
+def named_as_digest(text: str, at: int, reach: int) -> bool:
+    """A digest's name (`sha256=`, `md5`, `fingerprint`, ...) in the `reach` characters before
+    `at`: what follows is a digest, whatever its shape."""
+    return _DIGEST_NEARBY.search(text, max(0, at - reach), at) is not None
+
+
 _NAME_BEFORE = re.compile(r"""[A-Za-z_][\w.\-]{1,60}["'`]?[ \t]{0,3}$""")
 
 
@@ -549,7 +584,8 @@ def _named_key_hex(text: str, m: re.Match[str], value: str) -> bool:
     return shannon(value) >= _HEX_FLOOR[len(value)] and looks_random(value, 32)
 
 
-_INNER_NAME = re.compile(r"[A-Za-z][\w\-]{0,30}=(?!=)")
+# `name=` inside a value, or a Subresource Integrity hash's algorithm (`sha384-<base64>`, W3C SRI)
+_INNER_NAME = re.compile(r"[A-Za-z][\w\-]{0,30}=(?!=)|sha(?:256|384|512)-")
 
 
 def _context_free_hit(text: str, m: re.Match[str], code: bool) -> Iterator[tuple[int, int, str]]:

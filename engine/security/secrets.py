@@ -14,6 +14,7 @@ from engine.security.generic import (
     find_keyword_values,
     keyed_as_id,
     looks_like_name,
+    named_as_digest,
 )
 from engine.security.hiding import mask
 from engine.security.rules import TOKEN_RUN, Rule, RuleSet
@@ -59,6 +60,7 @@ _CODE_SUFFIXES = (
 )  # fmt: skip
 
 _SINGLE_TOKEN = re.compile(r"[\w\-.+/=~:]+")
+_FILE_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,4}\b")
 
 
 # A host that only documentation and local set-ups use: with one of these on the line, a
@@ -94,6 +96,10 @@ def _valid(rule: Rule, value: str, text: str = "", at: int = 0) -> bool:
     # "token": a vendor prefix then a generated body; the body carries the randomness.
     if looks_like_name(value) or reads_as_name(value):
         return False  # `en-US/FlashPlatform/reference`, `aio-libs/aiohttp/discussions/6044`
+    if "/" in value and _FILE_EXTENSION.match(text, at + len(value)):
+        return False  # `crypto_pwhash/scryptsalsa208sha256/crypto_scrypt.h`: a file's path
+    if named_as_digest(text, at, 12):
+        return False  # `,sha256=irHT-jSbp...,` (a wheel's RECORD): a digest in base64url
     parts = value.replace("-", "_").split("_")
     if parts[0].lower().startswith(("sha", "md5")):
         return False  # subresource integrity (sha384-...), not a vendor token
