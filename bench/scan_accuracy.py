@@ -54,7 +54,7 @@ from secrets_eval import DEFAULT_SET, score, write_cases  # noqa: E402
 STRUCTURAL = {
     "private-key", "jwt", "url-credentials", "connection-string-password", "basic-auth-cli",
     "authorization-header", "jenkins-credential", "prefixed-token", "npmrc-auth",
-    "google-service-account",
+    "google-service-account", "url-path-credential",
 }  # fmt: skip
 
 # Runs inside the tool's own interpreter with PYTHONPATH at the code under test. `generic`: every

@@ -36,7 +36,7 @@ def _generic_only() -> ScanConfig:
     """Every provider rule off: the scanner meets these as providers it has never seen."""
     from engine.security.rules import default_rules
 
-    keep = {"private-key", "jwt", "url-credentials", "prefixed-token"}
+    keep = {"private-key", "jwt", "url-credentials", "url-path-credential", "prefixed-token"}
     return ScanConfig(sqli=False, disable=[r.id for r in default_rules().rules if r.id not in keep])
 
 
@@ -426,3 +426,47 @@ def test_mangled_names_are_told_from_random_tokens_starting_with_z() -> None:
     randoms = ["_Z" + _r(rng, URLSAFE, rng.randint(20, 60)) for _ in range(2000)]
     # 1 in 4,096 base64url tokens starts with `_Z`; of those, under a quarter pass as mangled
     assert sum(map(is_mangled_name, randoms)) < 0.25 * len(randoms)
+
+
+LOWER_DIGITS = string.ascii_lowercase + string.digits
+
+
+@pytest.mark.parametrize(
+    "name, text, alphabet",
+    [
+        ("notify.sh", "curl -X POST https://chat.quasarly.io/hooks/{v} -d @msg.json", LOWER_DIGITS),
+        (
+            "README.md",
+            "Trigger: https://maker.quasarly.com/trigger/deploy/with/key/{v}",
+            LOWER_DIGITS,
+        ),
+        ("props.xml", '<entry key="quasarly.api.token">{v}</entry>', LOWER_DIGITS),
+        # no digit: not random enough to count without its name, which is a line above
+        (
+            "variables.tf",
+            'variable "quasarly_token" {{\n  default = "{v}"\n}}',
+            string.ascii_letters,
+        ),
+    ],
+)
+def test_keys_in_webhook_paths_keyed_elements_and_variable_defaults_are_found(
+    name: str, text: str, alphabet: str
+) -> None:
+    value = _r(random.Random(name), alphabet, 26)
+    text = text.format(v=value) + "\n"
+    found = scan_text(text, name, _generic_only())
+    assert found and all(value in text.splitlines()[f.line - 1] for f in found), text
+    assert value not in redact(text)
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("hooks.md", "Set the URL to https://git.quasarly.io/hooks/post-receive-handler"),
+        ("api.md", "GET https://api.quasarly.io/v1/keys/{key_id}"),
+        ("variables.tf", 'variable "token_type" {\n  default = "kRvQmZxLpWnTbYcHsJdF"\n}'),
+        ("variables.tf", 'variable "quasarly_token" {\n  default = "${var.vault_token}"\n}'),
+    ],
+)
+def test_named_url_segments_and_defaults_that_are_no_key_stay_quiet(name: str, text: str) -> None:
+    assert scan_text(text + "\n", name, CFG) == []

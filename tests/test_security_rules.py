@@ -144,6 +144,10 @@ CASES: dict[str, tuple[str, str]] = {
         J(["EA", "AG", "m0PX4ZCpsBAIk2Rv7LqZBd9Tn3Wc8HyJf5QaUe1sVo6Ki0Nl2Dh4Gx7Mb9Pt3Yr8Sz"]),
         "EAAGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
     ),
+    "url-path-credential": (
+        J(["https://chat.quasarly.io/hoo", "ks/", "q7x2m9kd4tz8wp3nv6ry1bc5hf"]),
+        "https://chat.quasarly.io/hooks/{hook_id}",
+    ),
     "url-credentials": (
         J(["postgres://app:", "myC0mpl3xPwd", "@db.internal:5432/x"]),
         "postgres://user:${PASSWORD}@db:5432/x",

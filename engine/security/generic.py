@@ -129,6 +129,29 @@ def find_keyword_values(
                 continue  # `gpg --recv-keys <40 hex>`, `key_sha256: <64 hex>`: a digest
             last_end = m.end()
             yield start, start + len(value), value
+    if "variable" in lowered and "default" in lowered:
+        yield from _variable_defaults(text, lowered, keywords)
+
+
+# Terraform / HCL: the name is on the block's first line, the value on its `default` line.
+_HCL_VARIABLE = re.compile(
+    r"""\bvariable[ \t]+"(?P<name>[\w.\-]{1,80})"[ \t]*\{(?:[^{}"]|"[^"\n]*"){0,800}?"""
+    r"""\bdefault[ \t]*=[ \t]*"(?P<val>[^"\n$%{}]{8,200})(?=")"""
+)
+
+
+def _variable_defaults(
+    text: str, lowered: str, keywords: tuple[str, ...]
+) -> Iterator[tuple[int, int, str]]:
+    """`variable "quasarly_token" { default = "..." }`: a secret's name gives its default."""
+    for m in _HCL_VARIABLE.finditer(text):
+        name = lowered[m.start("name") : m.end("name")]
+        hit = next(((name.find(k), k) for k in keywords if k in name), None)
+        if hit is None or _DESCRIBES.fullmatch(m.group("name")[hit[0] + len(hit[1]) :]):
+            continue
+        value = m.group("val")
+        if looks_random(value, 8) and not looks_like_name(value):
+            yield m.start("val"), m.end("val"), value
 
 
 # A URL: a scheme, `://`, then the host. Credentials before the host are the `url-credentials`
@@ -195,13 +218,20 @@ def _name_start(lowered: str, at: int, reach: int = 24) -> int:
 
 
 _TAG_NAME = re.compile(r"<[\w:.\-]*$")
+_KEYED_ELEMENT = re.compile(r"""<[\w:.\-]+[ \t]+(?:key|name)[ \t]*=[ \t]*["'][\w:.\-]*$""")
 _CLOSES_TAG = re.compile(r"(?<![=\-])>")  # `>`, not the `=>` or `->` of an assignment
 
 
 def _names_element(text: str, at: int) -> bool:
-    """The keyword at `at` is (part of) an element's name (`<db_password>`, `<ns:apiKey>`), not
-    an attribute's value or text: only then is what follows `>` its value."""
-    return _TAG_NAME.search(text, max(0, at - 40), at) is not None
+    """The keyword at `at` is (part of) an element's name (`<db_password>`, `<ns:apiKey>`) or of
+    the `key` / `name` attribute that names it (`<entry key="api.token">`, Java's properties XML;
+    `<property name="db.password">`), not another attribute's value or text: only then is what
+    follows `>` its value."""
+    lo = max(0, at - 80)
+    return (
+        _TAG_NAME.search(text, lo, at) is not None
+        or _KEYED_ELEMENT.search(text, lo, at) is not None
+    )
 
 
 _LIST_ITEM = re.compile(r"""["'],[ \t]*["']""")
