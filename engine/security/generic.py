@@ -512,9 +512,17 @@ _TERSE_PAIR = re.compile(
 
 
 def _terse_pair(text: str, lo: int, hi: int) -> tuple[int, int, str] | None:
-    line_start = text.rfind("\n", 0, lo) + 1
-    line_end = text.find("\n", hi)
-    line_end = len(text) if line_end < 0 else line_end
+    # the line is short around the run: look no further than the name's and the spaces' reach
+    # (a 1 MB line of runs stays linear)
+    line_end = hi
+    while line_end < len(text) and text[line_end] in " \t\r":
+        line_end += 1
+    if line_end < len(text) and text[line_end] != "\n":
+        return None
+    reach = max(0, lo - 40)
+    line_start = text.rfind("\n", reach, lo) + 1
+    if line_start == 0 and reach > 0:
+        return None
     m = _TERSE_PAIR.fullmatch(text, line_start, line_end)
     if m is None or m.start("val") != lo:
         return None
