@@ -24,6 +24,17 @@ lines: terse notes, log lines, one config line) as scanners' own test suites hol
 config files; 300 negatives of the dev set's kinds, written in the same contexts under the same
 credential-like names as the positives.  `secrets` lists the exact substrings a scanner must find.
 
+Format sources re-read while writing (search tool, corpora `docs`/`pages`), for example:
+GitHub "Behind GitHub's new authentication token formats" (ghp_ + 30 base62 + CRC32 in 6 base62);
+GitLab issue 342327 / admin settings "personal access token prefix" (glpat-); Tailscale KB 1277
+"Key prefixes" (tskey-api/auth/client...); DigitalOcean release note 2022 "API token format"
+(dop_v1_/doo_v1_/dor_v1_); Slack "Token types" (bot/user/app-level tokens); Grafana "service
+account tokens" (glsa_).  The other rows marked "doc" follow the provider's published API-key page
+or changelog as known to the author (AWS IAM "unique identifiers" AKIA, Stripe "API keys" sk_live_,
+Telegram Bot API "<id>:<35 chars>", Hugging Face "User access tokens" hf_, PyPI "API tokens" pypi-,
+age spec AGE-SECRET-KEY-1 + bech32, Dynatrace "token format" dt0c01.<24>.<64>, ...); they were not
+all re-fetched, so a length may be off by a character or two where a provider changed it.
+
 Usage: `python bench/secrets_blind3.py > blind3.jsonl`, or `generate()` from Python.
 """
 
@@ -1329,7 +1340,8 @@ def pem_case(
     if style == "file":
         return (
             "pem-file",
-            rng.choice(("server.key", "id_ed25519", "key.pem", "AuthKey.p8")),
+            {"OPENSSH PRIVATE KEY": "id_ed25519", "PRIVATE KEY/EC": "AuthKey.p8"}.get(label)
+            or rng.choice(("server.key", "key.pem", "rsa_key.p8")),
             block,
             [block],
         )
