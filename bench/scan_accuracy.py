@@ -11,6 +11,8 @@ The data sets, every tool on the same files in the same run:
 - a second blind set (`bench/secrets_blind2.py`: 600 positives over 403 providers outside the
   dev set, 300 negatives, 44 contexts, by another helper who saw neither the rules nor the first
   blind set); first run at 98a39f9 and 90443c8, before any of its cases were read;
+- a third blind set (`bench/secrets_blind3.py`: 600 positives over 389 providers, 300 negatives,
+  54 contexts, by a third helper who saw none of the above); first run at 98a39f9 and 0e09a6b;
 - clean code (CPython's standard library without its tests, and this venv's site-packages), where
   every finding is a false alarm: findings per MB, halves A (looked at) and B (held out once);
 - held-out corpora C and D (`bench/corpora.py`: sixteen pinned wheels each, in neither half, and
@@ -23,7 +25,8 @@ The data sets, every tool on the same files in the same run:
 the same interpreter.
 
     python bench/scan_accuracy.py [--before REV] [--after REV] [--clean-mb 20] [--no-baselines]
-                                  [--only dev|own|blind|blind2|clean|c|d|e ...] [--list c|d ...]
+                                  [--only dev|own|blind|blind2|blind3|clean|c|d|e ...]
+                                  [--list c|d ...]
     python bench/scan_accuracy.py --only d --before 8fd25db       # D: before vs this tree
 """
 
@@ -47,6 +50,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import corpora  # noqa: E402
 import secrets_blind  # noqa: E402
 import secrets_blind2  # noqa: E402
+import secrets_blind3  # noqa: E402
 import secrets_corpus  # noqa: E402
 from secrets_eval import DEFAULT_SET, score, write_cases  # noqa: E402
 
@@ -276,7 +280,7 @@ def main() -> int:
     ap.add_argument("--cache-root", type=Path, default=corpora.CACHE, help="corpus-<x> caches")
     ap.add_argument(
         "--only",
-        choices=["dev", "own", "blind", "blind2", "clean", *corpora.CORPORA],
+        choices=["dev", "own", "blind", "blind2", "blind3", "clean", *corpora.CORPORA],
         action="append",
     )
     ap.add_argument(
@@ -303,11 +307,14 @@ def main() -> int:
             "own": secrets_corpus.cases(),
             "blind": secrets_blind.generate(),
             "blind2": secrets_blind2.generate(),
+            "blind3": secrets_blind3.generate(),
         }
         print("recall and FPR with 95 % Wilson intervals; 'generic' = every provider rule off")
         print(f"{'set':4} {'tool':23} {'recall':>6} {'interval':16} {'FPR':>6} {'interval':16}"
               "  tp/fn/fp/tn")  # fmt: skip
-        only = set(args.only or ["dev", "own", "blind", "blind2", "clean", *corpora.CORPORA])
+        only = set(
+            args.only or ["dev", "own", "blind", "blind2", "blind3", "clean", *corpora.CORPORA]
+        )
         for corpus in corpora.CORPORA.values():
             if corpus.name in only:
                 corpus_report(corpus, args, codes, tmp)

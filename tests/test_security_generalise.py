@@ -470,3 +470,29 @@ def test_keys_in_webhook_paths_keyed_elements_and_variable_defaults_are_found(
 )
 def test_named_url_segments_and_defaults_that_are_no_key_stay_quiet(name: str, text: str) -> None:
     assert scan_text(text + "\n", name, CFG) == []
+
+
+@pytest.mark.parametrize("width", [12, 16, 20, 24])
+def test_hex_keys_of_any_width_reach_their_own_alphabets_floor(width: int) -> None:
+    """At 20 characters a random hex key fell under the mixed-case floor one time in five."""
+    rng = random.Random(width)
+    keys = [_r(rng, "0123456789abcdef", width) for _ in range(200)]
+    text = "".join(f"QUASARLY_API_KEY_{i}={k}\n" for i, k in enumerate(keys))
+    lines = {f.line for f in scan_text(text, ".env", _generic_only())}
+    assert len(lines) >= 0.97 * len(keys)
+
+
+@pytest.mark.parametrize(
+    "value", ["deadbeefdeadbeef", "0a0a0a0a0a0a0a0a0a0a", "abab1212abab1212abab"]
+)
+def test_patterned_hex_stays_under_the_floor(value: str) -> None:
+    assert scan_text(f"QUASARLY_API_KEY={value}\n", ".env", CFG) == []
+
+
+def test_an_env_line_assigning_a_uuid_is_not_a_name_and_a_key() -> None:
+    assert (
+        scan_text(
+            "ENV TRACKER_WORKSPACE_ID=3680EDC6-0EE1-46AC-B6F5-08F57AC312CF\n", "Dockerfile", CFG
+        )
+        == []
+    )

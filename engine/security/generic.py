@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from functools import cache
 
-from engine.security.entropy import is_placeholder, looks_random, shannon
+from engine.security.entropy import is_placeholder, looks_random, shannon, small_alphabet_floor
 from engine.security.keywords import KeywordFinder
 from engine.security.words import (
     is_alphabet,
@@ -527,6 +527,8 @@ def _terse_pair(text: str, lo: int, hi: int) -> tuple[int, int, str] | None:
     if m is None or m.start("val") != lo:
         return None
     value = m.group("val").rstrip(_TRAIL + "-")
+    if "=" in value.rstrip("="):
+        return None  # `ENV NAME=<uuid>`: an assignment; base64 has `=` only as padding
     name = text[line_start : m.start("val")].lower()
     if any(word in name for word in _NOT_SECRET_NAMES) or not _strictly_random(value):
         return None
@@ -591,9 +593,9 @@ def _vendor_prefixed(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, st
 # `_strictly_random` turns away) is, without a name, a digest. Under a name of its own
 # (`cloudsmith: "6fd0..."`, `"app_id": "763c..."`) it is what many services issue as an API key;
 # the names a digest goes by are excluded where every value is (`_NOT_SECRET_NAMES`).
-# The 0.1 % quantile of the character entropy of uniformly random hex keys of each width (20,000
-# simulated per width): a key below it is a pattern (`deadbeef...`, `0123...`), not a draw.
-_HEX_FLOOR = {32: 3.1, 40: 3.3, 64: 3.55}
+# Its entropy must reach the hex floor of its width (`small_alphabet_floor`): a key below it is a
+# pattern (`deadbeef...`, `0123...`), not a draw.
+_KEY_HEX_WIDTHS = (32, 40, 64)
 _DIGEST_NEARBY = re.compile(
     r"(?i)sha-?\d|md5|blake|digest|checksum|hash|\balg\b|fingerprint|gpg|pgp|keyserver|recv-keys"
 )
@@ -610,7 +612,7 @@ _NAME_BEFORE = re.compile(r"""[A-Za-z_][\w.\-]{1,60}["'`]?[ \t]{0,3}$""")
 
 def _named_key_hex(text: str, m: re.Match[str], value: str) -> bool:
     """`value` is a random hex key that a name is given (`name: "hex"`, `NAME=hex`)."""
-    if m.group()[0] not in "=:" or len(value) not in _HEX_FLOOR or value.isdigit():
+    if m.group()[0] not in "=:" or len(value) not in _KEY_HEX_WIDTHS or value.isdigit():
         return False
     if _HASHISH.fullmatch(value) is None:
         return False
@@ -619,7 +621,7 @@ def _named_key_hex(text: str, m: re.Match[str], value: str) -> bool:
         return False
     if _DIGEST_NEARBY.search(text, max(0, m.start() - 160), m.start()):
         return False  # `"alg": "SHA-256", "content": "<hex>"` (an SBOM): a digest's record
-    return shannon(value) >= _HEX_FLOOR[len(value)] and looks_random(value, 32)
+    return shannon(value) >= (small_alphabet_floor(value) or 0.0) and looks_random(value, 32)
 
 
 # `name=` inside a value, or a Subresource Integrity hash's algorithm (`sha384-<base64>`, W3C SRI)
