@@ -496,3 +496,18 @@ def test_an_env_line_assigning_a_uuid_is_not_a_name_and_a_key() -> None:
         )
         == []
     )
+
+
+@pytest.mark.parametrize(
+    "password", ["Xho9%drnqmupoYYb3Fi*oNuBP", "%KI7A0HyFg*1DWin#^7r-AtN", "q8Z%sLm2Wx7Tb4Yc9Hs"]
+)
+def test_a_password_holding_a_percent_sign_is_still_a_password(password: str) -> None:
+    text = f"DATABASE_URL=postgres://api:{password}@db-2.quasarly.net:5432/app\n"
+    assert [f.line for f in scan_text(text, ".env", _generic_only())] == [1]
+    assert password not in redact(text)
+
+
+@pytest.mark.parametrize("stand_in", ["%(password)s", "%DB_PASSWORD%", "%s", "key_%s"])
+def test_percent_templates_stay_quiet(stand_in: str) -> None:
+    text = f'DATABASE_URL="postgres://api:{stand_in}@db-2.quasarly.net:5432/app"\n'
+    assert scan_text(text, ".env", CFG) == []

@@ -70,7 +70,8 @@ _TRAILING_DIGITS = re.compile(r"([A-Za-z]+)\d{0,3}")
 _KWARG = re.compile(r"[A-Za-z_]\w*=[A-Za-z_][\w.]*")
 _LONG_RUN = re.compile(r"(.)\1{15,}")
 _RANDOM_RUN = re.compile(r"[A-Za-z0-9+/]{16,}")
-_TEMPLATE_START = ("$", "%", "#{", "@", "{{", "<", "&", "*", "~/", "/", "./", "../", "\\")
+_PERCENT_VARIABLE = re.compile(r"%(?:[A-Za-z_][\w.\-]*%|\(|[sdrxi](?![A-Za-z0-9]))")
+_TEMPLATE_START = ("$", "#{", "@", "{{", "<", "&", "*", "~/", "/", "./", "../", "\\")
 _CODE_REF = re.compile(r"[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)+|[A-Za-z_]\w*\(\)?")
 _WORDS = re.compile(r"(?:[A-Za-z][a-z]+|[A-Z]+|[a-z]+)(?:[_\-. ]+(?:[A-Za-z][a-z]*|[A-Z]+))*")
 _CAMEL = re.compile(r"[a-z]+(?:[A-Z][a-z]+)*|(?:[A-Z][a-z]+)+|[A-Z]+|[a-z]+")
@@ -104,6 +105,8 @@ def is_placeholder(value: str) -> bool:
     low = value.lower()
     if value.startswith(_TEMPLATE_START) or "${" in value or "{{" in value:
         return True
+    if _PERCENT_VARIABLE.match(value):
+        return True  # `%APPDATA%`, `%(password)s`, `%s`; a password may still start with `%`
     if any(word in low for word in _PLACEHOLDER_WORDS):
         return True
     if any(word in low for word in _WEAK_WORDS):
@@ -169,7 +172,11 @@ def is_stand_in(value: str) -> bool:
     These hold for any provider's format: they look at the generated part only (after a vendor
     prefix), whose documented form is random characters of one alphabet."""
     if _SPECIFIER.search(value):
-        return True
+        # `key_%s`, `{}`: a template; unless a random run is left around the `%d` (a password
+        # may hold `%` and a letter after it: `Xho9%drnqmupoYYb3Fi`)
+        rest = _SPECIFIER.sub("", value)
+        if _SPECIFIER.search(rest) or not looks_random(rest, 16):
+            return True
     body = vendor_body(value)
     low = body.lower()
     if any(word in low for word in _STAND_IN_WORDS):
