@@ -85,9 +85,9 @@ _PUBLIC_SHAPE = re.compile(
     r"(?:localhost|[\w\-]+(?:\.[\w\-]+)+|\[[0-9a-fA-F:]+\]):\d{1,5}"
     r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+\-]\d{2}:?\d{2})?)?"
     r"|[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){7,}"
-    # a file's path with its extension (`src/crypto_pwhash/scryptsalsa208sha256/crypto_scrypt.h`):
-    # base64 has no `.`, and a JWT's base64url no `/`
-    r"|[\w.\-]*(?:/[\w.\-]+)+\.[A-Za-z][A-Za-z0-9]{0,4}"
+    # a file's path with a lower-case extension (`src/crypto_pwhash/.../crypto_scrypt.h`): base64
+    # has no `.`, a JWT's base64url no `/`
+    r"|[\w.\-]*(?:/[\w.\-]+)*/[\w\-]*[A-Za-z][\w\-]*\.[a-z][a-z0-9]{0,4}"
 )
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 

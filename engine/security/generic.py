@@ -73,7 +73,7 @@ def find_keyword_values(
             continue
         if _PASSWORD_NAME.match(lowered, hit_start):
             whole = _QUOTED_PASSWORD.match(text, hit_end)
-            if whole is not None and _DESCRIBES.fullmatch(whole.group("rest")):
+            if whole is not None and _describes(whole.group("rest"), whole.group("val")):
                 last_end = whole.end()
                 continue  # `password_hint = "..."`
             if whole is not None:  # `password: "N{w44mqa'2si(zY8"`: the whole quoted string
@@ -88,8 +88,6 @@ def find_keyword_values(
         if m is None:
             continue
         sep = m.group("sep")
-        if _DESCRIBES.fullmatch(text, hit_end, m.start("sep")):
-            continue  # `credential_type: x509_cert`: the value says what the credential is
         if _CLOSES_TAG.search(sep) and not _names_element(text, hit_start):
             continue  # `<label for="api_key">CosmosDB API key</label>`: a label's text
         quoted = sep.rstrip(" \t")[-1:] in _QUOTES
@@ -99,6 +97,8 @@ def find_keyword_values(
         # value is short and turns out to be no value (`'oauth-x1', accessKey: '<uuid>'`: the
         # `auth` hit reads `accessKey:`): then the keywords in it are read on their own
         last_end = m.end() if len(value) > 64 else start
+        if _describes(text[hit_end : m.start("sep")], value):
+            continue  # `credential_type: x509_cert`: the value says what the credential is
         if _ID_KEY_NAME.search(lowered, _name_start(lowered, hit_start), hit_end + 6):
             continue  # `idempotency_key`, `primary_key`: a key that names a record
         if not quoted and _unquoted_reference(sep, value, code and not _in_string(text, start)):
@@ -123,10 +123,8 @@ def find_keyword_values(
         if looks_random(value, 8 if strong else 16) and not looks_like_name(value):
             if _IDENTIFIER.fullmatch(value) and reads_as_name(value):
                 continue  # `key = rfc5280.SubjectPublicKeyInfo`: a name, not a literal
-            if _HASHISH.fullmatch(value) and _DIGEST_NEARBY.search(
-                text, text.rfind("\n", 0, start) + 1, start
-            ):
-                continue  # `gpg --recv-keys <40 hex>`, `key_sha256: <64 hex>`: a digest
+            if _HASHISH.fullmatch(value) and _KEY_COMMAND.search(text, max(0, start - 60), start):
+                continue  # `gpg --recv-keys <40 hex>`: a public key's fingerprint
             last_end = m.end()
             yield start, start + len(value), value
     if "variable" in lowered and "default" in lowered:
@@ -150,9 +148,9 @@ def _variable_defaults(
             continue  # `my_variable "x" {`: not the keyword
         name = lowered[m.start("name") : m.end("name")]
         hit = next(((name.find(k), k) for k in keywords if k in name), None)
-        if hit is None or _DESCRIBES.fullmatch(m.group("name")[hit[0] + len(hit[1]) :]):
-            continue
         value = m.group("val")
+        if hit is None or _describes(m.group("name")[hit[0] + len(hit[1]) :], value):
+            continue
         if looks_random(value, 8) and not looks_like_name(value):
             yield m.start("val"), m.end("val"), value
 
@@ -195,19 +193,37 @@ _QUOTED_PASSWORD = re.compile(
 # XML-DSig's `SignatureValue` / `DigestValue` (a signed document's signature and digests).
 _ID_KEY_NAME = re.compile(
     r"(?:idempotency|primary|foreign|partition|sort|cache|routing|dedup\w*|lookup|row|unique"
-    r"|composite|surrogate|natural|pub|public|publishable)[_\-. ]?key|(?:signature|digest)value"
+    r"|composite|surrogate|natural|pub|public|publishable)[_\-. ]?key|signaturevalue"
 )
 # A secret's name with a last word that says what the value describes, not what it is:
 # `credential_type: x509_cert`, `tokenEndpoint`, `secret_name: db-creds`, `password_min_length`.
+# A digest's name there (`key_sha256`, `secret_hash`) says the value is a digest of the secret.
+# Only a short or plain value is excused: a URL or 20+ random characters (`secret_ref: <random>`)
+# are still read as a credential.
 _ABOUT_WORDS = (
-    "type|kind|name|names|format|mode|method|scheme|style|label|field|header|param|prefix|suffix"
-    "|length|len|size|count|min|max|pattern|regex|policy|ttl|lifetime|expiry|expiration|timeout"
-    "|endpoint|uri|file|filename|dir|location|env|var|source|provider|backend|store|ref|arn"
-    "|hint|prompt|placeholder|description|title|message|error|enabled|required|version"
-)
+    "type", "kind", "name", "names", "format", "mode", "method", "scheme", "style", "label",
+    "field", "header", "param", "prefix", "suffix", "length", "len", "size", "count", "min",
+    "max", "pattern", "regex", "policy", "ttl", "lifetime", "expiry", "expiration", "timeout",
+    "endpoint", "uri", "file", "filename", "dir", "location", "env", "var", "source",
+    "provider", "backend", "store", "ref", "arn", "hint", "prompt", "placeholder",
+    "description", "title", "message", "error", "enabled", "required", "version", "hash",
+    "digest", "checksum", "fingerprint", "md5", "sha1", "sha256", "sha384", "sha512",
+)  # fmt: skip
 _DESCRIBES = re.compile(
-    rf"(?:[\w.\-]*[_\-.])?(?i:{_ABOUT_WORDS})|[\w.\-]*[a-z0-9](?:{_ABOUT_WORDS.title()})"
+    rf"(?:[\w.\-]*[_\-.])?(?i:{'|'.join(_ABOUT_WORDS)})"
+    rf"|[\w.\-]*[a-z0-9](?:{'|'.join(w[0].upper() + w[1:] for w in _ABOUT_WORDS)})"
 )
+
+
+def _describes(rest: str, value: str) -> bool:
+    """`rest` (the name after its secret word) says what `value` describes, and `value` is
+    neither a URL nor 20+ random characters."""
+    if not _DESCRIBES.fullmatch(rest):
+        return False
+    return not (_URL.match(value) or (len(value) >= 20 and looks_random(value, 20)))
+
+
+_KEY_COMMAND = re.compile(r"(?i)--recv-keys?\b|--keyserver\b|\bkeyserver\b|\bfingerprint\b")
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-. ")
 
 
@@ -510,7 +526,7 @@ def find_context_free(
 # notes, `.netrc`-style files and key lists write a credential down. Outside program sources
 # only, and the value must convince on its own (`_strictly_random`), as with no name at all.
 _TERSE_PAIR = re.compile(
-    r"[ \t]*[A-Za-z][A-Za-z\-_]{1,30}[ \t]+(?P<val>[A-Za-z0-9+/=_\-.~]{16,200})[ \t]*"
+    r"[ \t]*[A-Za-z][A-Za-z\-_]{1,30}[ \t]+(?P<val>[A-Za-z0-9+/=_\-.~]{16,200})[ \t\r]*"
 )
 
 
@@ -571,8 +587,8 @@ _HEX_NAMES = {"sha_", "sha-", "md5_", "md5-", "git-", "git_", "rev-", "rev_", "h
 
 def _vendor_prefixed(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, str]]:
     m = _VENDOR.match(text, lo, hi)
-    if m is None or text[lo - 1 : lo] in ("@", "%", "$", "\\", "/"):
-        return  # a handle, an escape, a variable, a path's segment
+    if m is None or text[lo - 1 : lo] in ("@", "%", "$", "\\"):
+        return
     value = text[lo:hi].rstrip(_TRAIL + "-=")
     if "=" in value:
         return  # `ZOOM_PROJECT_ID=<uuid>`: an assignment; base64 has `=` only as padding
@@ -599,13 +615,11 @@ def _vendor_prefixed(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, st
 # Its entropy must reach the hex floor of its width (`small_alphabet_floor`): a key below it is a
 # pattern (`deadbeef...`, `0123...`), not a draw.
 _KEY_HEX_WIDTHS = (32, 40, 64)
-_DIGEST_NEARBY = re.compile(
-    r"(?i)sha-?\d|md5|blake|digest|checksum|hash|\balg\b|fingerprint|gpg|pgp|keyserver|recv-keys"
-)
+_DIGEST_NEARBY = re.compile(r"(?i)sha-?\d|md5|blake|digest|checksum|hash|\balg\b")
 
 
 def named_as_digest(text: str, at: int, reach: int) -> bool:
-    """A digest's name (`sha256=`, `md5`, `fingerprint`, ...) in the `reach` characters before
+    """A digest's name (`sha256=`, `md5`, `checksum`, ...) in the `reach` characters before
     `at`: what follows is a digest, whatever its shape."""
     return _DIGEST_NEARBY.search(text, max(0, at - reach), at) is not None
 
@@ -624,7 +638,8 @@ def _named_key_hex(text: str, m: re.Match[str], value: str) -> bool:
         return False
     if _DIGEST_NEARBY.search(text, max(0, m.start() - 160), m.start()):
         return False  # `"alg": "SHA-256", "content": "<hex>"` (an SBOM): a digest's record
-    return shannon(value) >= (small_alphabet_floor(value) or 0.0) and looks_random(value, 32)
+    floor = small_alphabet_floor(value)  # hex of a key's width: always has a floor
+    return floor is not None and shannon(value) >= floor and looks_random(value, 32)
 
 
 # `name=` inside a value, or a Subresource Integrity hash's algorithm (`sha384-<base64>`, W3C SRI)

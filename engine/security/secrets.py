@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Iterator
 
@@ -124,10 +125,20 @@ def _documented(rule: Rule, text: str, offset: int) -> bool:
     return "example" in text[start : end if end >= 0 else len(text)].lower()
 
 
-def _position(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return line, column
+class _Positions:
+    """Line and column of offsets in one text: the newlines are found once, then each offset is
+    a bisection (a file with thousands of findings stays linear)."""
+
+    def __init__(self, text: str) -> None:
+        self._newlines = [m.start() for m in _NEWLINE.finditer(text)]
+
+    def __call__(self, offset: int) -> tuple[int, int]:
+        before = bisect.bisect_left(self._newlines, offset)
+        line_start = self._newlines[before - 1] + 1 if before else 0
+        return before + 1, offset - line_start + 1
+
+
+_NEWLINE = re.compile("\n")
 
 
 def lowered(text: str) -> str:
@@ -274,14 +285,20 @@ def _to_findings(
     text: str, path: str, hits: list[tuple[int, int, str, Rule | None]]
 ) -> list[Finding]:
     """Named rules win over the generic detector where they overlap; one finding per span."""
+    if not hits:
+        return []
     hits.sort(key=lambda h: (_rank(h[3]), h[0], -(h[1] - h[0])))
     out: list[Finding] = []
-    taken: list[tuple[int, int]] = []
+    starts: list[int] = []  # the spans taken: disjoint, so sorted by start they are by end too
+    ends: list[int] = []
+    position = _Positions(text)
     for start, end, value, rule in hits:
-        if any(start < e and s < end for s, e in taken):
+        at = bisect.bisect_left(starts, end)  # spans starting before this one ends...
+        if at and ends[at - 1] > start:  # ...the last of which reaches into it
             continue
-        taken.append((start, end))
-        line, column = _position(text, start)
+        starts.insert(at, start)
+        ends.insert(at, end)
+        line, column = position(start)
         rule_id = rule.id if rule else "generic-secret"
         desc = rule.description if rule else "Generated-looking value assigned to a secret name"
         severity = rule.severity if rule else "medium"
