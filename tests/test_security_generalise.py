@@ -573,7 +573,7 @@ def test_thousands_of_findings_in_one_file_keep_their_lines_and_columns() -> Non
     text = "".join(f"quasarly {_r(rng, alnum, 30)}\n" for _ in range(3000))
     found = scan_text(text, "keys.txt", _generic_only())
     lines = text.splitlines()
-    assert len(found) >= 2990  # a random draw can fall under the bar now and then
+    assert len(found) >= 2940  # a random draw falls under the no-name bar one time in 200
     assert [f.line for f in found] == sorted({f.line for f in found})
     for f in found:
         assert f.column == 10 and lines[f.line - 1][9:13] == f.match[:4]
