@@ -3,29 +3,29 @@
 `git worktree add` writes a new worktree's `commondir` after creating the file, and any git
 command walking `.git/worktrees/` in between dies on the empty file ("failed to read
 .../commondir: Success"). Streams start in parallel, so br-tui holds one lock per repository
-around every command that adds, prunes, removes or lists worktrees. These tests hold that lock
-from outside and check that a stream's worktree waits for it, in a thread and in another
-process, and that a holder killed with SIGKILL does not leave it held.
+around every command that adds, prunes, removes or lists worktrees. These tests stop a
+`git worktree add` half way and try the lock from outside (no waiting on the clock), take it
+from another process, and check that a holder killed with SIGKILL leaves it free.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from engine.streams import git as engine_git
 from engine.streams.worktrees import ensure_worktree, integration_worktree
 from tests.streams_helpers import env as child_env
 from tests.streams_helpers import git, make_repo
-
-# Long enough for an unlocked `git worktree add` to finish many times over; the checks below
-# can only pass wrongly on a machine slower than this, never fail wrongly.
-BLOCKED_FOR_S = 1.0
 
 
 def stream_row(repo: Path, name: str) -> dict[str, object]:
@@ -41,7 +41,7 @@ def stream_row(repo: Path, name: str) -> dict[str, object]:
     }
 
 
-def start(target, *args) -> tuple[threading.Thread, list[object]]:
+def start(target: Callable[..., object], *args: object) -> tuple[threading.Thread, list[object]]:
     result: list[object] = []
 
     def run() -> None:
@@ -55,22 +55,45 @@ def start(target, *args) -> tuple[threading.Thread, list[object]]:
     return thread, result
 
 
-def test_a_stream_worktree_waits_for_the_repository_lock_held_in_this_process(
-    tmp_path: Path,
+def lock_is_free(repo: Path) -> bool:
+    """Try the repository's worktree lock from a descriptor of our own, without waiting."""
+    fd = os.open(repo / ".git" / engine_git.WORKTREE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # also drops the lock if we got it
+    return True
+
+
+def test_a_worktree_is_added_while_the_repository_lock_is_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = make_repo(tmp_path / "repo")
+    inside, release = threading.Event(), threading.Event()
+    real_run = engine_git.run
+
+    def paused_run(cwd, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if args[:2] == ("worktree", "add"):
+            inside.set()
+            release.wait(60)
+        return real_run(cwd, *args, **kwargs)
+
+    monkeypatch.setattr(engine_git, "run", paused_run)
     row = stream_row(repo, "api")
-    with engine_git.worktree_admin(repo):
-        thread, result = start(ensure_worktree, row)
-        thread.join(BLOCKED_FOR_S)
-        assert thread.is_alive(), "the worktree was added while another holder had the lock"
-        assert not Path(str(row["worktree"])).exists()
-    thread.join(60)
-    assert not thread.is_alive()
+    thread, result = start(ensure_worktree, row)
+    try:
+        assert inside.wait(60)
+        assert not lock_is_free(repo), "git worktree add ran outside the lock"
+    finally:
+        release.set()
+        thread.join(60)
     (made,) = result
     assert not isinstance(made, Exception), made
     assert made.created and made.path.is_dir()
     assert git(made.path, "symbolic-ref", "--short", "HEAD") == "br/s1/api"
+    assert lock_is_free(repo)
 
 
 def test_the_lock_is_reentrant_so_listing_inside_it_does_not_deadlock(tmp_path: Path) -> None:
@@ -87,7 +110,6 @@ def test_the_lock_is_shared_with_other_processes_and_freed_when_its_holder_is_ki
     tmp_path: Path,
 ) -> None:
     repo = make_repo(tmp_path / "repo")
-    worktree = repo / ".buildrunner" / "worktrees" / "s1" / "docs"
     holder = subprocess.Popen(
         [sys.executable, "-c",
          "import sys, time\n"
@@ -102,20 +124,26 @@ def test_the_lock_is_shared_with_other_processes_and_freed_when_its_holder_is_ki
     )  # fmt: skip
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        thread, result = start(ensure_worktree, stream_row(repo, "docs"))
-        thread.join(BLOCKED_FOR_S)
-        assert thread.is_alive(), "the worktree was added while another process had the lock"
-        assert not worktree.exists()
-        os.kill(holder.pid, signal.SIGKILL)  # the kernel drops an flock with its owner
-        thread.join(60)
-        assert not thread.is_alive()
-        assert not isinstance(result[0], Exception), result[0]
-        assert worktree.is_dir()
+        assert not lock_is_free(repo), "another process's lock did not exclude this one"
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait(60)
+        assert lock_is_free(repo), "the lock outlived its killed holder"
     finally:
         holder.kill()
         holder.wait()
         if holder.stdout is not None:
             holder.stdout.close()
+    made = ensure_worktree(stream_row(repo, "docs"))
+    assert made.created and made.path.is_dir()
+
+
+def test_a_lock_file_that_cannot_be_opened_is_one_git_error(tmp_path: Path) -> None:
+    """A read-only `.git` (or anything in the lock's place) fails as git would, in one line."""
+    repo = make_repo(tmp_path / "repo")
+    (repo / ".git" / engine_git.WORKTREE_LOCK).mkdir()  # unopenable even for root
+    with pytest.raises(engine_git.GitError, match=r"cannot open .*br-tui-worktrees\.lock"):  # noqa: SIM117
+        with engine_git.worktree_admin(repo):
+            pass
 
 
 def test_streams_started_together_all_get_their_worktrees(tmp_path: Path) -> None:

@@ -105,8 +105,8 @@ def _sweep(repo: Path, live: set[str], dry_run: bool, removed: list[dict[str, An
                     with git.worktree_admin(repo):
                         git.run(repo, "worktree", "remove", "--force", str(integration),
                                 check=False)  # fmt: skip
-                    if integration.exists():
-                        shutil.rmtree(integration)
+                        if integration.exists():
+                            shutil.rmtree(integration)
             if not dry_run:
                 lock = session / ".checkpoint.lock"
                 if lock.exists() and len(list(session.iterdir())) == 1:

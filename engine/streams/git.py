@@ -166,7 +166,11 @@ def worktree_admin(cwd: str | Path) -> Iterator[None]:
     if key in held:
         yield
         return
-    fd = os.open(Path(key) / WORKTREE_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fd = os.open(Path(key) / WORKTREE_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:  # a read-only .git: say so in git's terms, one line
+        why = f"cannot open {key}/{WORKTREE_LOCK}: {exc.strerror}"
+        raise GitError(("worktree", "lock"), 1, why) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         held.add(key)
