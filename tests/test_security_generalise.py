@@ -577,3 +577,30 @@ def test_thousands_of_findings_in_one_file_keep_their_lines_and_columns() -> Non
     assert [f.line for f in found] == sorted({f.line for f in found})
     for f in found:
         assert f.column == 10 and lines[f.line - 1][9:13] == f.match[:4]
+
+
+@pytest.mark.parametrize(
+    "name, line",
+    [
+        ("setup.sh", 'curl "https://api.quasarly.io/v1/lookup?secret=f8z&q=berlin"'),  # one param
+        ("esql.py", 'row(uri="http://u@www.quasarly.io/foo.gif?key1=val1&key2=val2#fragment")'),
+        ("notes.txt", "onepassword id = '80aa6aaa-8d58-463a-b0c5-232b60e13198'"),  # not a type
+    ],
+)
+def test_query_parameters_and_ids_after_a_word_stay_quiet(name: str, line: str) -> None:
+    assert scan_text(line + "\n", name, CFG) == []
+
+
+@pytest.mark.parametrize(
+    "name, line",
+    [
+        ("setup.sh", 'curl "https://api.quasarly.io/v1/lookup?apikey={v}&q=berlin"'),
+        ("main.go", 'var zentrioToken string = "{v}"'),
+        ("app.js", "const hookUrl = 'https://hook.eu1.quasarly.com/{v}';"),  # a hook host
+    ],
+)
+def test_query_keys_go_strings_and_hook_hosts_are_found(name: str, line: str) -> None:
+    value = _r(random.Random(line), string.ascii_lowercase + string.digits, 32)
+    text = line.format(v=value) + "\n"
+    assert [f.line for f in scan_text(text, name, _generic_only())] == [1], text
+    assert value not in redact(text)

@@ -30,15 +30,19 @@ _TAIL = re.compile(
     # a label in notes: `API token for staging: ...`, `key in prod = ...`
     r"""(?:[ \t]+(?:for|in|on|of)[ \t]+[\w.\-]{1,24}(?:[ \t][\w.\-]{1,24})?(?=[ \t]{0,3}[:=]))?"""
     r"""(?P<sep>(?P<q>\\?["'`])?[ \t]{0,3}(?:[\])>][ \t]{0,3})?"""
-    # a declared type between an unquoted name and `=` (`TOKEN: &str =`, `token: string =`, Go's
-    # `var token string =`; after a quote it is the next attribute: `"-key-pairs" id="..."`), or
-    # .NET's `<add key="ApiToken" value="..." />`
-    r"""(?:(?(q)(?!)|(?::[ \t]{0,3}|[ \t]+)&?(?:'static[ \t]+)?[A-Za-z_][\w.]{0,30}"""
-    r"""(?:<[\w<>, .]{0,30}>|\[\])?\??[ \t]{0,3}(?==))|[ \t]+value[ \t]*(?==))?"""
+    # a declared type between an unquoted name and `=` (`TOKEN: &str =`, `token: string =`; after
+    # a space only Go's string types, `var token string =`: `onepassword id = ...` names an id;
+    # after a quote it is the next attribute: `"-key-pairs" id="..."`), or .NET's
+    # `<add key="ApiToken" value="..." />`
+    r"""(?:(?(q)(?!)|(?::[ \t]{0,3}&?(?:'static[ \t]+)?[A-Za-z_][\w.]{0,30}"""
+    r"""(?:<[\w<>, .]{0,30}>|\[\])?\??|[ \t]+(?:string|\[\]byte))[ \t]{0,3}(?==))"""
+    r"""|[ \t]+value[ \t]*(?==))?"""
     r"""(?:(?<=>)\s{0,12}|(?:[:=]{1,3}>?|=>|->|[ \t]-[ \t]|,|[ \t]is[ \t]|[ \t])[ \t]{0,6})"""
     r"""(?:[\[({][ \t]{0,3})?\\?["'`]?[ \t]{0,3})"""
     r"""(?P<val>[^\s"'`<>{}\[\]();,|][^\s"'`<>{}\[();,|]{7,1499})"""
 )
+# the keyword's name opens a URL's query parameter: `?apikey=`, `&secret=`
+_QUERY_NAME = re.compile(r"[?&][\w.\-]*$")
 _ASSIGNED = re.compile(r"[A-Za-z_][\w.\-]{0,60}?(?::=|=>|[=:])(?!/)(?=.{8})")
 _STRONG_SEP = re.compile(r"[:=>,]|\s-\s|\sis\s")
 _TRAIL = ".,;:\\/"
@@ -93,6 +97,8 @@ def find_keyword_values(
         quoted = sep.rstrip(" \t")[-1:] in _QUOTES
         value = m.group("val").rstrip(_TRAIL)
         start = m.start("val")
+        if "&" in value and _QUERY_NAME.search(text, max(0, hit_start - 32), hit_start + 1):
+            value = value[: value.index("&")]  # `?secret=f8z&q=berlin`: one query parameter
         # keywords inside a value already read are not read again (linear time), unless the
         # value is short and turns out to be no value (`'oauth-x1', accessKey: '<uuid>'`: the
         # `auth` hit reads `accessKey:`): then the keywords in it are read on their own
