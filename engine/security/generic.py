@@ -196,7 +196,7 @@ _QUOTED_PASSWORD = re.compile(
 # Names with a secret's word that hold no credential: keys that name a record (an idempotency
 # key is a client-chosen request id, RFC draft-ietf-httpapi-idempotency-key-header; the others are
 # the relational and key-value stores' own terms), public keys (published by design), and
-# XML-DSig's `SignatureValue` / `DigestValue` (a signed document's signature and digests).
+# XML-DSig's `SignatureValue` (a signed document's signature).
 _ID_KEY_NAME = re.compile(
     r"(?:idempotency|primary|foreign|partition|sort|cache|routing|dedup\w*|lookup|row|unique"
     r"|composite|surrogate|natural|pub|public|publishable)[_\-. ]?key|signaturevalue"
@@ -536,6 +536,11 @@ _TERSE_PAIR = re.compile(
 )
 
 
+def _holds_assignment(value: str) -> bool:
+    """`NAME=<value>` read as one run: an assignment, since base64 has `=` only as padding."""
+    return "=" in value.rstrip("=")
+
+
 def _terse_pair(text: str, lo: int, hi: int) -> tuple[int, int, str] | None:
     # the line is short around the run: look no further than the name's and the spaces' reach
     # (a 1 MB line of runs stays linear)
@@ -552,8 +557,8 @@ def _terse_pair(text: str, lo: int, hi: int) -> tuple[int, int, str] | None:
     if m is None or m.start("val") != lo:
         return None
     value = m.group("val").rstrip(_TRAIL + "-")
-    if "=" in value.rstrip("="):
-        return None  # `ENV NAME=<uuid>`: an assignment; base64 has `=` only as padding
+    if _holds_assignment(value):
+        return None  # `ENV NAME=<uuid>`
     name = text[line_start : m.start("val")].lower()
     if any(word in name for word in _NOT_SECRET_NAMES) or not _strictly_random(value):
         return None
@@ -596,8 +601,8 @@ def _vendor_prefixed(text: str, lo: int, hi: int) -> Iterator[tuple[int, int, st
     if m is None or text[lo - 1 : lo] in ("@", "%", "$", "\\"):
         return
     value = text[lo:hi].rstrip(_TRAIL + "-=")
-    if "=" in value:
-        return  # `ZOOM_PROJECT_ID=<uuid>`: an assignment; base64 has `=` only as padding
+    if _holds_assignment(value):
+        return  # `ZOOM_PROJECT_ID=<uuid>`
     prefix = m.group().lower()
     if prefix.startswith(("sha", "md5", "v1", "v2", "xn-", "www")) or len(value) < 24:
         return

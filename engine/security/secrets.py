@@ -120,9 +120,7 @@ def _documented(rule: Rule, text: str, offset: int) -> bool:
     """Shape-only rules stay quiet on lines that say they show an example."""
     if rule.severity == "high":
         return False
-    start = text.rfind("\n", 0, offset) + 1
-    end = text.find("\n", offset)
-    return "example" in text[start : end if end >= 0 else len(text)].lower()
+    return "example" in _line_at(text, offset).lower()
 
 
 class _Positions:
